@@ -1,0 +1,526 @@
+"""The advisor's engine: answers in, the recommendation of CONTRACT.md out.
+
+Pure and deterministic: no I/O, no clock, no randomness. The rule set is compiled once
+into bit masks and predicates (``Engine``) so an evaluation costs microseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.advisor.answers import (
+    Answers,
+    AnswerValue,
+    answers_to_json,
+    default_answer,
+    normalize_answers,
+)
+from app.advisor.loader import RuleSet
+from app.advisor.schema import Condition, Question, When
+
+Predicate = Callable[[Any], bool]
+
+
+@dataclass(frozen=True)
+class _Atom:
+    qid: str
+    test: Predicate
+
+
+@dataclass
+class Assessment:
+    """The intermediate state of one evaluation (exposed for `rules check` and tests)."""
+
+    given: Answers
+    effective: Answers
+    implications: list[int]
+    hard: list[int]
+    excluded: int
+    soft: list[int]
+    bits: int = 0
+    scores: dict[int, float] = field(default_factory=dict)
+
+    def ranking(self) -> list[tuple[int, float]]:
+        """Remaining options with their scores, best first (ties: rule-file order)."""
+        return sorted(self.scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+@dataclass
+class Result:
+    """One evaluation: the contract's JSON (``data``) and the ids of what fired."""
+
+    data: dict[str, Any]
+    fired: dict[str, list[str]]
+
+    @property
+    def option(self) -> str | None:
+        """The recommended option id, or None when the answers conflict."""
+        rec = self.data["recommendation"]
+        return None if rec is None else str(rec["option"])
+
+    def to_json(self) -> str:
+        """The canonical JSON text: the same answers always give the same bytes."""
+        return json.dumps(self.data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _compile_when(questions: Mapping[str, Question], when: When) -> tuple[_Atom, ...]:
+    atoms = []
+    for qid, cond in when.items():
+        question = questions[qid]
+        atoms.append(_Atom(qid, _predicate(question, cond)))
+    return tuple(atoms)
+
+
+def _equals(expected: Any) -> Predicate:
+    def test(value: Any) -> bool:
+        return bool(value == expected)
+
+    return test
+
+
+def _intersects(wanted: frozenset[str]) -> Predicate:
+    def test(value: Any) -> bool:
+        return not wanted.isdisjoint(value)
+
+    return test
+
+
+def _predicate(question: Question, cond: Condition | bool | str) -> Predicate:
+    if not isinstance(cond, Condition):
+        return _equals(cond)
+    op, operand = cond.operator()
+    if op == "at_least":
+        return frozenset(question.values[question.values.index(operand) :]).__contains__
+    if op == "in":
+        return frozenset(operand).__contains__
+    if op == "equals":
+        return _equals(operand)
+    # contains / contains_any on a tuple answer
+    return _intersects(frozenset([operand] if op == "contains" else operand))
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(value) + "]"
+    return str(value)
+
+
+def _json_value(value: AnswerValue) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _copy_json(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, scalars), faster than copy.deepcopy."""
+    if isinstance(value, dict):
+        return {k: _copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy_json(v) for v in value]
+    return value
+
+
+def _set_path(config: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    node: Any = config
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node[parts[-1]] = value
+
+
+class Engine:
+    """A rule set compiled for fast, repeated evaluation."""
+
+    def __init__(self, ruleset: RuleSet) -> None:
+        self.ruleset = ruleset
+        rs = ruleset
+        self.option_ids = list(rs.options)
+        self.index = {oid: i for i, oid in enumerate(self.option_ids)}
+        self.all_mask = (1 << len(self.option_ids)) - 1
+        self.titles = [o.title for o in rs.options.values()]
+        self.base = [o.base_score for o in rs.options.values()]
+        self._config = [o.configuration for o in rs.options.values()]
+        self.defaults = {qid: default_answer(q) for qid, q in rs.questions.items()}
+        self.question_bit = {qid: 1 << n for n, qid in enumerate(rs.questions)}
+        q = rs.questions
+        self._atoms: list[_Atom] = []
+        self._rank = {qid: {v: n for n, v in enumerate(qq.values)} for qid, qq in q.items()}
+        self.hard_need = [self._need(q, r.when) for r in rs.hard]
+        self.hard_mask = [self._mask(r.excludes) for r in rs.hard]
+        self._hard_atoms = [_compile_when(q, r.when) for r in rs.hard]
+        self.soft_need = [self._need(q, r.when) for r in rs.soft]
+        self.soft_adjust = [[(self.index[o], d) for o, d in r.adjust.items()] for r in rs.soft]
+        self._soft_gain = [dict(adj) for adj in self.soft_adjust]
+        self.imp_need = [self._need(q, r.when) for r in rs.implications]
+        self.configure_need = [self._need(q, r.when) for r in rs.configure]
+        self.configure_mask = [self._mask(r.options) for r in rs.configure]
+        self.warning_need = [self._need(q, r.when or {}) for r in rs.warnings]
+        self.warning_mask = [
+            self.all_mask if r.options is None else self._mask(r.options) for r in rs.warnings
+        ]
+        # For each question: value -> bit set of the atoms that hold for it (filled lazily).
+        self._atom_bits: dict[str, dict[AnswerValue, int]] = {qid: {} for qid in q}
+        self._memo_store: dict[Any, bytes] = {}
+        self._reason = [
+            (r.id, next(iter(r.when)), r.reason.text, list(r.reason.facts)) for r in rs.hard
+        ]
+        self.fact_json = {
+            f.id: {
+                "id": f.id,
+                "text": f.text,
+                "source": f.source,
+                "as_of": f.as_of.isoformat(),
+                "verified": f.verified,
+            }
+            for f in rs.facts.values()
+        }
+        self.ruleset_json = {"version": rs.version, "sha256": rs.sha256}
+
+    def _need(self, questions: Mapping[str, Question], when: When) -> int:
+        """Give each atom of a condition a bit; return the bits that must all hold."""
+        need = 0
+        for atom in _compile_when(questions, when):
+            need |= 1 << len(self._atoms)
+            self._atoms.append(atom)
+        return need
+
+    def _bits_of(self, qid: str, value: AnswerValue) -> int:
+        table = self._atom_bits[qid]
+        bits = table.get(value)
+        if bits is None:
+            bits = 0
+            for n, atom in enumerate(self._atoms):
+                if atom.qid == qid and atom.test(value):
+                    bits |= 1 << n
+            table[value] = bits
+        return bits
+
+    def _bits(self, answers: Answers) -> int:
+        bits = 0
+        for qid, value in answers.items():
+            bits |= self._bits_of(qid, value)
+        return bits
+
+    def _mask(self, option_ids: list[str]) -> int:
+        mask = 0
+        for oid in option_ids:
+            mask |= 1 << self.index[oid]
+        return mask
+
+    # -- the pure core --------------------------------------------------------------------
+
+    def assess(self, given: Answers) -> Assessment:
+        """Apply implications, hard rules and soft rules to normalised answers."""
+        effective = given
+        bits = self._bits(given)
+        applied: list[int] = []
+        changed = True
+        while changed:
+            changed = False
+            for i, need in enumerate(self.imp_need):
+                if need & ~bits or i in applied:
+                    continue
+                applied.append(i)
+                if effective is given:
+                    effective = dict(given)
+                for qid, value in self.ruleset.implications[i].implies.items():
+                    rank = self._rank[qid]
+                    current = effective[qid]
+                    if rank:  # an ordered enum: raise to the stronger value
+                        stronger = rank[str(value)] > rank[str(current)]
+                    else:  # a bool: raise false to true
+                        stronger = bool(value) and not current
+                    if stronger:
+                        effective[qid] = value
+                        changed = True
+            if changed:
+                bits = self._bits(effective)
+        hard: list[int] = []
+        excluded = 0
+        for i, need in enumerate(self.hard_need):
+            if not need & ~bits:
+                hard.append(i)
+                excluded |= self.hard_mask[i]
+        soft = [i for i, need in enumerate(self.soft_need) if not need & ~bits]
+        scores: dict[int, float] = {}
+        remaining = self.all_mask & ~excluded
+        if remaining:
+            for o, base in enumerate(self.base):
+                if remaining >> o & 1:
+                    scores[o] = base
+            for i in soft:
+                for o, delta in self.soft_adjust[i]:
+                    if o in scores:
+                        scores[o] += delta
+            for o, score in scores.items():
+                scores[o] = round(min(1.0, max(0.0, score)), 3)
+        return Assessment(given, effective, applied, hard, excluded, soft, bits, scores)
+
+    def evaluate(self, answers: Mapping[str, Any]) -> Result:
+        """Evaluate an answer set (raises AnswerError on unknown ids or values)."""
+        given = normalize_answers(self.ruleset.questions, answers)
+        return self.evaluate_normalized(given)
+
+    def evaluate_normalized(self, given: Answers) -> Result:
+        """Evaluate answers that normalize_answers has already checked."""
+        a = self.assess(given)
+        rs = self.ruleset
+        ranking = a.ranking()
+        winner = ranking[0][0] if ranking else None
+        excluded_json, facts = self._excluded_part(a)
+        fired_configure: list[str] = []
+        recommendation: dict[str, Any] | None = None
+        conflicts: list[dict[str, Any]] = []
+        if winner is None:
+            conflicts = self._conflicts(a)
+        else:
+            recommendation, rec_facts, fired_configure = self._recommendation_part(a, ranking)
+            facts.update(rec_facts)
+        warnings_json = []
+        fired_warnings: list[str] = []
+        for i, need in enumerate(self.warning_need):
+            if need & ~a.bits:
+                continue
+            mask = self.warning_mask[i]
+            if mask != self.all_mask and (winner is None or not mask >> winner & 1):
+                continue
+            caveat = rs.warnings[i]
+            warnings_json.append({"id": caveat.id, "text": caveat.text})
+            facts.update(caveat.facts)
+            fired_warnings.append(caveat.id)
+
+        data = {
+            "ruleset": dict(self.ruleset_json),
+            "answers": answers_to_json(given),
+            "recommendation": recommendation,
+            "ranking": [{"option": self.option_ids[o], "score": s} for o, s in ranking],
+            "excluded": excluded_json,
+            "conflicts": conflicts,
+            "warnings": warnings_json,
+            "facts": [dict(self.fact_json[f]) for f in sorted(facts)],
+        }
+        fired = {
+            "hard": [rs.hard[i].id for i in a.hard],
+            "soft": [rs.soft[i].id for i in a.soft],
+            "implication": [rs.implications[i].id for i in a.implications],
+            "configure": fired_configure,
+            "warning": fired_warnings,
+        }
+        return Result(data, fired)
+
+    def _memo(self, key: Any, build: Callable[[], Any]) -> Any:
+        """A fresh copy of build()'s JSON-like value, built once per key.
+
+        The parts of a result that depend only on which rules fired are built once and
+        kept marshalled, so every result still gets its own mutable copy.
+        """
+        packed = self._memo_store.get(key)
+        if packed is None:
+            if len(self._memo_store) >= 65_536:
+                self._memo_store.clear()
+            packed = marshal.dumps(build())
+            self._memo_store[key] = packed
+        return marshal.loads(packed)
+
+    def _excluded_part(self, a: Assessment) -> tuple[list[dict[str, Any]], set[str]]:
+        """The excluded options with their reasons, and the facts those reasons cite."""
+        implied = self._implied_by(a) if a.implications else {}
+        key = (
+            "excluded",
+            tuple(a.hard),
+            tuple(sorted(implied)),
+            tuple(
+                q
+                for q in implied
+                if any(self._reason[i][1] == q for i in a.hard)
+                and any(
+                    not self._hard_atoms[i][0].test(a.given[q])
+                    for i in a.hard
+                    if self._reason[i][1] == q
+                )
+            ),
+        )
+
+        def build() -> tuple[list[dict[str, Any]], list[str]]:
+            facts: set[str] = set()
+            excluded_json = []
+            for o, oid in enumerate(self.option_ids):
+                if not a.excluded >> o & 1:
+                    continue
+                reasons = []
+                for i in a.hard:
+                    if not self.hard_mask[i] >> o & 1:
+                        continue
+                    rule_id, qid, text, reason_facts = self._reason[i]
+                    reason: dict[str, Any] = {"rule": rule_id, "question": qid, "text": text}
+                    if reason_facts:
+                        reason["facts"] = list(reason_facts)
+                        facts.update(reason_facts)
+                    if qid in implied and not self._hard_atoms[i][0].test(a.given[qid]):
+                        reason["implied_by"] = dict(implied[qid])
+                    reasons.append(reason)
+                excluded_json.append({"option": oid, "reasons": reasons})
+            return excluded_json, sorted(facts)
+
+        excluded_json, facts = self._memo(key, build)
+        return excluded_json, set(facts)
+
+    def _recommendation_part(
+        self, a: Assessment, ranking: list[tuple[int, float]]
+    ) -> tuple[dict[str, Any], list[str], list[str]]:
+        """The recommendation (configuration, rationale), its facts and the patches applied."""
+        rs = self.ruleset
+        winner = ranking[0][0]
+        gains = tuple(i for i in a.soft if self._soft_gain[i].get(winner, 0) > 0)
+        patches = tuple(
+            i
+            for i, need in enumerate(self.configure_need)
+            if self.configure_mask[i] >> winner & 1 and not need & ~a.bits
+        )
+        runner = ranking[1] if len(ranking) > 1 else None
+        key = ("rec", winner, ranking[0][1], runner, tuple(a.implications), gains, patches)
+
+        def build() -> tuple[dict[str, Any], list[str], list[str]]:
+            option = rs.options[self.option_ids[winner]]
+            facts = set(option.facts)
+            config: dict[str, Any] = _copy_json(self._config[winner])
+            rationale = list(option.rationale)
+            for i in a.implications:
+                imp = rs.implications[i]
+                rationale.append(f"Implied by your answers: {imp.text}")
+                facts.update(imp.facts)
+            for i in gains:
+                rationale.append(rs.soft[i].rationale)
+                facts.update(rs.soft[i].facts)
+            for i in patches:
+                entry = rs.configure[i]
+                for path, value in entry.set.items():
+                    _set_path(config, path, value)
+                rationale.append(entry.rationale)
+                facts.update(entry.facts)
+            if runner is not None:
+                rationale.append(
+                    f"Ranked first with a score of {ranking[0][1]:.3f}, ahead of "
+                    f"{self.titles[runner[0]]} ({runner[1]:.3f})."
+                )
+            recommendation = {
+                "option": option.id,
+                "title": option.title,
+                "configuration": config,
+                "rationale": rationale,
+            }
+            return recommendation, sorted(facts), [rs.configure[i].id for i in patches]
+
+        result: tuple[dict[str, Any], list[str], list[str]] = self._memo(key, build)
+        return result
+
+    # -- explanations -----------------------------------------------------------------------
+
+    def _implied_by(self, a: Assessment) -> dict[str, dict[str, Any]]:
+        """For each question raised by an implication: the implication and its source."""
+        out: dict[str, dict[str, Any]] = {}
+        for i in a.implications:
+            imp = self.ruleset.implications[i]
+            source = next(iter(imp.when))
+            for qid in imp.implies:
+                if a.effective[qid] != a.given[qid]:
+                    out.setdefault(qid, {"rule": imp.id, "question": source})
+        return out
+
+    def firings(self, a: Assessment) -> list[tuple[int, int]]:
+        """Each way a fired hard rule fires: (bit set of the given answers it needs, options it excludes).
+
+        A rule fires through a question either because that answer holds the condition or
+        because an implication raised it; the bits then name the implication's sources.
+        """
+        rs = self.ruleset
+        qbit = self.question_bit
+        imp_sources: dict[str, list[tuple[AnswerValue, int]]] = {}
+        for i in a.implications:
+            imp = rs.implications[i]
+            deps = 0
+            for qid in imp.when:
+                deps |= qbit[qid]
+            for qid, value in imp.implies.items():
+                imp_sources.setdefault(qid, []).append((value, deps))
+        pairs: list[tuple[int, int]] = []
+        for i in a.hard:
+            combos = [0]
+            for qid, test in ((atom.qid, atom.test) for atom in self._hard_atoms[i]):
+                alts = [qbit[qid]] if test(a.given[qid]) else []
+                alts += [deps for value, deps in imp_sources.get(qid, ()) if test(value)]
+                combos = [c | alt for c in combos for alt in alts]
+            mask = self.hard_mask[i]
+            pairs += [(deps, mask) for deps in sorted(set(combos))]
+        return pairs
+
+    def minimal_conflicts(self, a: Assessment) -> list[frozenset[str]]:
+        """Every smallest set of answered questions that together exclude every option."""
+        pairs = self.firings(a)
+        all_mask = self.all_mask
+        found: list[int] = []
+        seen: set[int] = set()
+
+        def search(chosen: int) -> None:
+            if chosen in seen:
+                return
+            seen.add(chosen)
+            for f in found:
+                if f & ~chosen == 0:
+                    return
+            mask = 0
+            for deps, m in pairs:
+                if deps & ~chosen == 0:
+                    mask |= m
+            if mask == all_mask:
+                found.append(chosen)
+                return
+            uncovered = (~mask & all_mask).bit_length() - 1
+            for deps, m in pairs:
+                if m >> uncovered & 1:
+                    search(chosen | deps)
+
+        search(0)
+        minimal = {s for s in found if not any(o != s and o & ~s == 0 for o in found)}
+        names = [frozenset(q for q, bit in self.question_bit.items() if s & bit) for s in minimal]
+        return sorted(names, key=lambda s: (len(s), sorted(s)))
+
+    def _relaxed_top(self, a: Assessment, qid: str) -> str | None:
+        """The option recommended if one answer went back to its default, or None."""
+        relaxed = dict(a.given)
+        relaxed[qid] = self.defaults[qid]
+        ranking = self.assess(relaxed).ranking()
+        return self.option_ids[ranking[0][0]] if ranking else None
+
+    def _conflicts(self, a: Assessment) -> list[dict[str, Any]]:
+        conflicts = []
+        tops: dict[str, str | None] = {}
+        order = self.question_bit
+        for qset in self.minimal_conflicts(a):
+            questions = sorted(qset, key=order.__getitem__)
+            relax = []
+            parts = []
+            for qid in questions:
+                if qid not in tops:
+                    tops[qid] = self._relaxed_top(a, qid)
+                top = tops[qid]
+                default = self.defaults[qid]
+                shown = _show(default)
+                relax.append({"question": qid, "to": _json_value(default), "option": top})
+                if top is None:
+                    parts.append(f"relax {qid} (to {shown}), which leaves the other conflicts")
+                else:
+                    parts.append(f"relax {qid} (to {shown}) to get {self.titles[self.index[top]]}")
+            stated = " and ".join(f"{q} = {_show(a.given[q])}" for q in questions)
+            verb = (
+                "excludes"
+                if len(questions) == 1
+                else "cannot hold together: between them they exclude"
+            )
+            text = f"{stated} {verb} every option. To resolve it, " + "; or ".join(parts) + "."
+            conflicts.append({"questions": questions, "text": text, "relax": relax})
+        return conflicts
