@@ -108,3 +108,57 @@ def normalize_answers(questions: Mapping[str, Question], answers: Mapping[str, A
 def answers_to_json(answers: Answers) -> dict[str, Any]:
     """Turn normalised answers back into JSON-ready values (tuples become lists)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in answers.items()}
+
+
+_MISSING = object()
+
+
+class AnswerNormalizer:
+    """normalize_answers compiled for one question set: the fast path of every evaluation.
+
+    Valid answers are normalised with set lookups only; anything else falls back to
+    normalize_answers, which names every problem.
+    """
+
+    def __init__(self, questions: Mapping[str, Question]) -> None:
+        self.questions = questions
+        self._plan = [
+            (
+                qid,
+                q.type,
+                frozenset(q.values),
+                {v: n for n, v in enumerate(q.values)},
+                default_answer(q),
+            )
+            for qid, q in questions.items()
+        ]
+
+    def __call__(self, answers: Mapping[str, Any]) -> Answers:
+        """Validate and normalise an answer set (raises AnswerError like normalize_answers)."""
+        if not isinstance(answers, dict):
+            return normalize_answers(self.questions, answers)
+        result: Answers = {}
+        found = 0
+        for qid, kind, valid, order, default in self._plan:
+            value = answers.get(qid, _MISSING)
+            if value is _MISSING:
+                result[qid] = default
+                continue
+            found += 1
+            if kind == "bool":
+                if value is True or value is False:
+                    result[qid] = value
+                    continue
+            elif kind == "enum":
+                if type(value) is str and value in valid:
+                    result[qid] = value
+                    continue
+            elif type(value) in (list, tuple) and all(
+                type(item) is str and item in valid for item in value
+            ):
+                result[qid] = tuple(sorted(set(value), key=order.__getitem__))
+                continue
+            return normalize_answers(self.questions, answers)
+        if found != len(answers):
+            return normalize_answers(self.questions, answers)
+        return result

@@ -7,17 +7,16 @@ into bit masks and predicates (``Engine``) so an evaluation costs microseconds.
 from __future__ import annotations
 
 import json
-import marshal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.advisor.answers import (
+    AnswerNormalizer,
     Answers,
     AnswerValue,
     answers_to_json,
     default_answer,
-    normalize_answers,
 )
 from app.advisor.loader import RuleSet
 from app.advisor.schema import Condition, Question, When
@@ -42,6 +41,7 @@ class Assessment:
     excluded: int
     soft: list[int]
     bits: int = 0
+    given_bits: int = 0
     scores: dict[int, float] = field(default_factory=dict)
 
     def ranking(self) -> list[tuple[int, float]]:
@@ -49,18 +49,43 @@ class Assessment:
         return sorted(self.scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-@dataclass
 class Result:
-    """One evaluation: the contract's JSON (``data``) and the ids of what fired."""
+    """One evaluation: the decision now, the contract's JSON (``data``) when first asked for.
 
-    data: dict[str, Any]
-    fired: dict[str, list[str]]
+    ``evaluate`` decides everything (implications, exclusions, ranking, the smallest
+    conflict sets); turning that into the JSON of CONTRACT.md is deferred to the first
+    read of ``data`` or ``fired``, so callers that need only the decision (the live
+    questionnaire panel, ``rules check``) do not pay for it.
+    """
+
+    def __init__(
+        self, engine: Engine, assessment: Assessment, conflict_sets: list[frozenset[str]]
+    ) -> None:
+        self._engine = engine
+        self.assessment = assessment
+        self.conflict_sets = conflict_sets
+        self._built: tuple[dict[str, Any], dict[str, list[str]]] | None = None
+
+    def _build(self) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        if self._built is None:
+            self._built = self._engine._build(self.assessment, self.conflict_sets)
+        return self._built
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The recommendation JSON of CONTRACT.md."""
+        return self._build()[0]
+
+    @property
+    def fired(self) -> dict[str, list[str]]:
+        """The ids of the rules, implications, patches and warnings that applied, by kind."""
+        return self._build()[1]
 
     @property
     def option(self) -> str | None:
         """The recommended option id, or None when the answers conflict."""
-        rec = self.data["recommendation"]
-        return None if rec is None else str(rec["option"])
+        ranking = self.assessment.ranking()
+        return self._engine.option_ids[ranking[0][0]] if ranking else None
 
     def to_json(self) -> str:
         """The canonical JSON text: the same answers always give the same bytes."""
@@ -145,6 +170,7 @@ class Engine:
         self.base = [o.base_score for o in rs.options.values()]
         self._config = [o.configuration for o in rs.options.values()]
         self.defaults = {qid: default_answer(q) for qid, q in rs.questions.items()}
+        self.normalize = AnswerNormalizer(rs.questions)
         self.question_bit = {qid: 1 << n for n, qid in enumerate(rs.questions)}
         q = rs.questions
         self._atoms: list[_Atom] = []
@@ -164,7 +190,6 @@ class Engine:
         ]
         # For each question: value -> bit set of the atoms that hold for it (filled lazily).
         self._atom_bits: dict[str, dict[AnswerValue, int]] = {qid: {} for qid in q}
-        self._memo_store: dict[Any, bytes] = {}
         self._reason = [
             (r.id, next(iter(r.when)), r.reason.text, list(r.reason.facts)) for r in rs.hard
         ]
@@ -201,8 +226,10 @@ class Engine:
 
     def _bits(self, answers: Answers) -> int:
         bits = 0
+        tables = self._atom_bits
         for qid, value in answers.items():
-            bits |= self._bits_of(qid, value)
+            b = tables[qid].get(value)
+            bits |= self._bits_of(qid, value) if b is None else b
         return bits
 
     def _mask(self, option_ids: list[str]) -> int:
@@ -215,8 +242,21 @@ class Engine:
 
     def assess(self, given: Answers) -> Assessment:
         """Apply implications, hard rules and soft rules to normalised answers."""
+        effective, applied, given_bits, bits = self._implied(given)
+        hard: list[int] = []
+        excluded = 0
+        for i, need in enumerate(self.hard_need):
+            if not need & ~bits:
+                hard.append(i)
+                excluded |= self.hard_mask[i]
+        return self._score(
+            Assessment(given, effective, applied, hard, excluded, [], bits, given_bits)
+        )
+
+    def _implied(self, given: Answers) -> tuple[Answers, list[int], int, int]:
+        """Raise answers by the implications: (effective answers, implications, bits before, after)."""
         effective = given
-        bits = self._bits(given)
+        given_bits = bits = self._bits(given)
         applied: list[int] = []
         changed = True
         while changed:
@@ -239,15 +279,14 @@ class Engine:
                         changed = True
             if changed:
                 bits = self._bits(effective)
-        hard: list[int] = []
-        excluded = 0
-        for i, need in enumerate(self.hard_need):
-            if not need & ~bits:
-                hard.append(i)
-                excluded |= self.hard_mask[i]
-        soft = [i for i, need in enumerate(self.soft_need) if not need & ~bits]
-        scores: dict[int, float] = {}
-        remaining = self.all_mask & ~excluded
+        return effective, applied, given_bits, bits
+
+    def _score(self, a: Assessment) -> Assessment:
+        """Fill in the soft rules that hold and the scores of the remaining options."""
+        bits = a.bits
+        a.soft = soft = [i for i, need in enumerate(self.soft_need) if not need & ~bits]
+        scores = a.scores
+        remaining = self.all_mask & ~a.excluded
         if remaining:
             for o, base in enumerate(self.base):
                 if remaining >> o & 1:
@@ -258,16 +297,22 @@ class Engine:
                         scores[o] += delta
             for o, score in scores.items():
                 scores[o] = round(min(1.0, max(0.0, score)), 3)
-        return Assessment(given, effective, applied, hard, excluded, soft, bits, scores)
+        return a
 
     def evaluate(self, answers: Mapping[str, Any]) -> Result:
         """Evaluate an answer set (raises AnswerError on unknown ids or values)."""
-        given = normalize_answers(self.ruleset.questions, answers)
-        return self.evaluate_normalized(given)
+        return self.evaluate_normalized(self.normalize(answers))
 
     def evaluate_normalized(self, given: Answers) -> Result:
         """Evaluate answers that normalize_answers has already checked."""
         a = self.assess(given)
+        return Result(self, a, [] if a.scores else self.minimal_conflicts(a))
+
+    def _build(
+        self, a: Assessment, conflict_sets: list[frozenset[str]]
+    ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        """Assemble the contract's JSON (and the ids of what fired) for an assessment."""
+        given = a.given
         rs = self.ruleset
         ranking = a.ranking()
         winner = ranking[0][0] if ranking else None
@@ -276,7 +321,7 @@ class Engine:
         recommendation: dict[str, Any] | None = None
         conflicts: list[dict[str, Any]] = []
         if winner is None:
-            conflicts = self._conflicts(a)
+            conflicts = self._conflicts(a, conflict_sets)
         else:
             recommendation, rec_facts, fired_configure = self._recommendation_part(a, ranking)
             facts.update(rec_facts)
@@ -310,113 +355,70 @@ class Engine:
             "configure": fired_configure,
             "warning": fired_warnings,
         }
-        return Result(data, fired)
-
-    def _memo(self, key: Any, build: Callable[[], Any]) -> Any:
-        """A fresh copy of build()'s JSON-like value, built once per key.
-
-        The parts of a result that depend only on which rules fired are built once and
-        kept marshalled, so every result still gets its own mutable copy.
-        """
-        packed = self._memo_store.get(key)
-        if packed is None:
-            if len(self._memo_store) >= 65_536:
-                self._memo_store.clear()
-            packed = marshal.dumps(build())
-            self._memo_store[key] = packed
-        return marshal.loads(packed)
+        return data, fired
 
     def _excluded_part(self, a: Assessment) -> tuple[list[dict[str, Any]], set[str]]:
         """The excluded options with their reasons, and the facts those reasons cite."""
         implied = self._implied_by(a) if a.implications else {}
-        key = (
-            "excluded",
-            tuple(a.hard),
-            tuple(sorted(implied)),
-            tuple(
-                q
-                for q in implied
-                if any(self._reason[i][1] == q for i in a.hard)
-                and any(
-                    not self._hard_atoms[i][0].test(a.given[q])
-                    for i in a.hard
-                    if self._reason[i][1] == q
-                )
-            ),
-        )
-
-        def build() -> tuple[list[dict[str, Any]], list[str]]:
-            facts: set[str] = set()
-            excluded_json = []
-            for o, oid in enumerate(self.option_ids):
-                if not a.excluded >> o & 1:
+        facts: set[str] = set()
+        excluded_json = []
+        for o, oid in enumerate(self.option_ids):
+            if not a.excluded >> o & 1:
+                continue
+            reasons = []
+            for i in a.hard:
+                if not self.hard_mask[i] >> o & 1:
                     continue
-                reasons = []
-                for i in a.hard:
-                    if not self.hard_mask[i] >> o & 1:
-                        continue
-                    rule_id, qid, text, reason_facts = self._reason[i]
-                    reason: dict[str, Any] = {"rule": rule_id, "question": qid, "text": text}
-                    if reason_facts:
-                        reason["facts"] = list(reason_facts)
-                        facts.update(reason_facts)
-                    if qid in implied and not self._hard_atoms[i][0].test(a.given[qid]):
-                        reason["implied_by"] = dict(implied[qid])
-                    reasons.append(reason)
-                excluded_json.append({"option": oid, "reasons": reasons})
-            return excluded_json, sorted(facts)
-
-        excluded_json, facts = self._memo(key, build)
-        return excluded_json, set(facts)
+                rule_id, qid, text, reason_facts = self._reason[i]
+                reason: dict[str, Any] = {"rule": rule_id, "question": qid, "text": text}
+                if reason_facts:
+                    reason["facts"] = list(reason_facts)
+                    facts.update(reason_facts)
+                if qid in implied and not self._hard_atoms[i][0].test(a.given[qid]):
+                    reason["implied_by"] = dict(implied[qid])
+                reasons.append(reason)
+            excluded_json.append({"option": oid, "reasons": reasons})
+        return excluded_json, facts
 
     def _recommendation_part(
         self, a: Assessment, ranking: list[tuple[int, float]]
-    ) -> tuple[dict[str, Any], list[str], list[str]]:
+    ) -> tuple[dict[str, Any], set[str], list[str]]:
         """The recommendation (configuration, rationale), its facts and the patches applied."""
         rs = self.ruleset
-        winner = ranking[0][0]
-        gains = tuple(i for i in a.soft if self._soft_gain[i].get(winner, 0) > 0)
-        patches = tuple(
-            i
-            for i, need in enumerate(self.configure_need)
-            if self.configure_mask[i] >> winner & 1 and not need & ~a.bits
-        )
-        runner = ranking[1] if len(ranking) > 1 else None
-        key = ("rec", winner, ranking[0][1], runner, tuple(a.implications), gains, patches)
-
-        def build() -> tuple[dict[str, Any], list[str], list[str]]:
-            option = rs.options[self.option_ids[winner]]
-            facts = set(option.facts)
-            config: dict[str, Any] = _copy_json(self._config[winner])
-            rationale = list(option.rationale)
-            for i in a.implications:
-                imp = rs.implications[i]
-                rationale.append(f"Implied by your answers: {imp.text}")
-                facts.update(imp.facts)
-            for i in gains:
+        winner, score = ranking[0]
+        option = rs.options[self.option_ids[winner]]
+        facts = set(option.facts)
+        config: dict[str, Any] = _copy_json(self._config[winner])
+        rationale = list(option.rationale)
+        for i in a.implications:
+            rationale.append(f"Implied by your answers: {rs.implications[i].text}")
+            facts.update(rs.implications[i].facts)
+        for i in a.soft:
+            if self._soft_gain[i].get(winner, 0) > 0:
                 rationale.append(rs.soft[i].rationale)
                 facts.update(rs.soft[i].facts)
-            for i in patches:
+        patched = []
+        for i, need in enumerate(self.configure_need):
+            if self.configure_mask[i] >> winner & 1 and not need & ~a.bits:
                 entry = rs.configure[i]
                 for path, value in entry.set.items():
                     _set_path(config, path, value)
                 rationale.append(entry.rationale)
                 facts.update(entry.facts)
-            if runner is not None:
-                rationale.append(
-                    f"Ranked first with a score of {ranking[0][1]:.3f}, ahead of "
-                    f"{self.titles[runner[0]]} ({runner[1]:.3f})."
-                )
-            recommendation = {
-                "option": option.id,
-                "title": option.title,
-                "configuration": config,
-                "rationale": rationale,
-            }
-            return recommendation, sorted(facts), [rs.configure[i].id for i in patches]
-
-        result: tuple[dict[str, Any], list[str], list[str]] = self._memo(key, build)
-        return result
+                patched.append(entry.id)
+        if len(ranking) > 1:
+            runner, runner_score = ranking[1]
+            rationale.append(
+                f"Ranked first with a score of {score:.3f}, ahead of "
+                f"{self.titles[runner]} ({runner_score:.3f})."
+            )
+        recommendation = {
+            "option": option.id,
+            "title": option.title,
+            "configuration": config,
+            "rationale": rationale,
+        }
+        return recommendation, facts, patched
 
     # -- explanations -----------------------------------------------------------------------
 
@@ -496,11 +498,13 @@ class Engine:
         ranking = self.assess(relaxed).ranking()
         return self.option_ids[ranking[0][0]] if ranking else None
 
-    def _conflicts(self, a: Assessment) -> list[dict[str, Any]]:
+    def _conflicts(
+        self, a: Assessment, conflict_sets: list[frozenset[str]]
+    ) -> list[dict[str, Any]]:
         conflicts = []
         tops: dict[str, str | None] = {}
         order = self.question_bit
-        for qset in self.minimal_conflicts(a):
+        for qset in conflict_sets:
             questions = sorted(qset, key=order.__getitem__)
             relax = []
             parts = []
