@@ -7,6 +7,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import app.decisions.models  # noqa: F401  (registers the tables on Base.metadata)
 from app.core.config import get_settings
 from app.core.db import Base
 

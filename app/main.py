@@ -1,41 +1,72 @@
-"""create_app(): the FastAPI application."""
+"""create_app(): the FastAPI application, its routers and the one place errors are mapped."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.advisor import get_engine
 from app.core.config import Settings, get_settings
+from app.core.db import make_engine, make_sessionmaker
+from app.core.errors import DomainError, Invalid
+from app.core.htmx import is_htmx
 from app.core.templating import make_templates
+from app.decisions import api as decisions_api
+from app.decisions import routes as decisions_pages
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the web app: static files, templates and routes."""
+    """Build the web app: state (settings, advisor, database, templates), routes, errors."""
     settings = settings or get_settings()
-    engine = get_engine(settings.rules_dir)
-    templates = make_templates()
-    app = FastAPI(title="atrest", description="Encryption-at-rest advisor for Amazon S3")
+    app = FastAPI(
+        title="atrest",
+        description="Encryption-at-rest advisor for Amazon S3: recommendations, decisions, tickets.",
+        version="0.1.0",
+    )
+    app.state.settings = settings
+    app.state.advisor = get_engine(settings.rules_dir)
+    app.state.db = make_engine(settings)
+    app.state.sessions = make_sessionmaker(app.state.db)
+    app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.include_router(decisions_pages.router)
+    app.include_router(decisions_api.router)
 
-    @app.get("/", response_class=HTMLResponse, name="home")
-    def home(request: Request) -> HTMLResponse:
-        """The landing page: the options the advisor weighs and the rule set in force."""
-        rs = engine.ruleset
-        return templates.TemplateResponse(
-            request,
-            "home.html",
-            {"ruleset": rs, "options": list(rs.options.values()), "steps": list(rs.steps.values())},
-        )
-
-    @app.get("/healthz", name="healthz")
+    @app.get("/healthz", name="healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
         """Liveness probe with the rule set version."""
-        return {"status": "ok", "ruleset": engine.ruleset.version}
+        return {"status": "ok", "ruleset": app.state.advisor.ruleset.version}
+
+    @app.exception_handler(DomainError)
+    def domain_error(request: Request, exc: DomainError) -> Response:
+        """Map a service's error to JSON (API), a fragment (HTMX) or a page."""
+        if request.url.path.startswith("/api/"):
+            if isinstance(exc, Invalid):
+                detail = [
+                    {
+                        "loc": ["body", *p.loc],
+                        "msg": p.message,
+                        "input": p.value,
+                        "type": "value_error",
+                    }
+                    for p in exc.problems
+                ]
+                return JSONResponse({"detail": detail}, status_code=exc.status)
+            return JSONResponse({"detail": exc.message}, status_code=exc.status)
+        template = "partials/error.html" if is_htmx(request) else "error.html"
+        return HTMLResponse(
+            app.state.templates.get_template(template).render(
+                request=request,
+                status=exc.status,
+                message=exc.message,
+                ruleset=app.state.advisor.ruleset,
+            ),
+            status_code=exc.status,
+        )
 
     return app

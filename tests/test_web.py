@@ -1,4 +1,4 @@
-"""The minimal web app (the questionnaire arrives with the web issue): pages and start-up."""
+"""The web app's start-up: home page, static files, health, migrations, bad settings."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ COMMAND = [str(ATREST)] if ATREST.exists() else [sys.executable, "-m", "app.cli"
 
 
 def client(tmp_path: Path) -> TestClient:
-    return TestClient(create_app(Settings(database_url=f"sqlite:///{tmp_path}/atrest.db")))
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/atrest.db")
+    upgrade_database(settings)
+    return TestClient(create_app(settings))
 
 
 def test_home_page_lists_every_option_and_the_rule_set(tmp_path: Path, ruleset) -> None:

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from fastapi.templating import Jinja2Templates
+
+from app.core.htmx import HTMX_VERSION
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
 
 def make_templates() -> Jinja2Templates:
-    """Templates from templates/, with autoescaping on."""
-    return Jinja2Templates(directory=str(TEMPLATES_DIR))
+    """Templates from templates/, with autoescaping on and the app's filters."""
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    env = templates.env
+    env.globals["htmx_version"] = HTMX_VERSION
+    env.filters["tojson_pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
+    env.filters["answer"] = show_answer
+    return templates
+
+
+def show_answer(value: Any) -> str:
+    """An answer as a person reads it: yes/no, a list joined by commas, 'none' for []."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(value) if value else "none"
+    return "" if value is None else str(value)

@@ -1,0 +1,39 @@
+"""FastAPI dependencies shared by every router: session, advisor engine, templates, settings."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from app.advisor.evaluate import Engine
+from app.core.config import Settings
+from app.core.db import get_session
+
+
+def get_advisor(request: Request) -> Engine:
+    """The advisor engine compiled at start-up."""
+    engine: Engine = request.app.state.advisor
+    return engine
+
+
+def get_templates(request: Request) -> Jinja2Templates:
+    """The Jinja2 templates of the app."""
+    templates: Jinja2Templates = request.app.state.templates
+    return templates
+
+
+def get_app_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+# scope="function": the session commits before the response is sent, so a client that
+# reads right after a 201 sees what it created.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+AdvisorDep = Annotated[Engine, Depends(get_advisor)]
+TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]

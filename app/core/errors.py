@@ -1,0 +1,47 @@
+"""Domain exceptions, raised by services and mapped to responses in one place (main.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One refused input: where it is (a path of field names), the value, and why."""
+
+    loc: tuple[str | int, ...]
+    value: Any
+    message: str
+
+
+class DomainError(Exception):
+    """Base of the errors a service raises; `status` is the HTTP status it maps to."""
+
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    """The decision, version or ticket link asked for does not exist."""
+
+    status = 404
+
+
+class Conflict(DomainError):
+    """The request contradicts the stored state (a duplicate, a stale edit)."""
+
+    status = 409
+
+
+class Invalid(DomainError):
+    """Input that passed the schema but that the domain refuses, naming each field."""
+
+    status = 422
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{'.'.join(map(str, p.loc))}: {p.message}" for p in problems))

@@ -1,0 +1,147 @@
+"""The JSON API: recommendations, decisions, versions and ticket links (thin routes)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Response, status
+
+from app.core.deps import AdvisorDep, SessionDep
+from app.decisions import service
+from app.decisions.schemas import (
+    DecisionCreate,
+    DecisionOut,
+    DecisionPatch,
+    DecisionSummary,
+    Status,
+    TicketIn,
+    TicketOut,
+    VersionDetail,
+    VersionOut,
+)
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+ANSWERS_EXAMPLE = {"audit_key_usage": True, "compliance_frameworks": ["pci-dss"]}
+
+
+def decision_out(view: service.DecisionView) -> DecisionOut:
+    """The API shape of a decision view."""
+    d = view.decision
+    return DecisionOut(
+        id=d.id,
+        title=d.title,
+        status=d.status,
+        owner=d.owner,
+        current_version=d.current_version,
+        current_option=d.current_option,
+        updated_at=d.updated_at,
+        tickets=[TicketOut.model_validate(t) for t in d.tickets],
+        description=d.description,
+        scope=d.scope,
+        draft_answers=d.draft_answers,
+        created_at=d.created_at,
+        current=None if view.current is None else VersionDetail.model_validate(view.current),
+    )
+
+
+@router.post("/recommendations", summary="Evaluate answers")
+def recommend(
+    engine: AdvisorDep,
+    answers: Annotated[dict[str, Any], Body(examples=[ANSWERS_EXAMPLE])],
+) -> dict[str, Any]:
+    """Evaluate an answer set (question id to value) and return the recommendation JSON."""
+    return service.evaluate_answers(engine=engine, answers=answers).data
+
+
+@router.post("/decisions", status_code=status.HTTP_201_CREATED, summary="Create a decision")
+def create_decision(session: SessionDep, engine: AdvisorDep, data: DecisionCreate) -> DecisionOut:
+    """Create a decision and its first version from the answers given."""
+    return decision_out(service.create_decision(session=session, engine=engine, data=data))
+
+
+@router.get("/decisions", summary="List decisions")
+def list_decisions(
+    session: SessionDep,
+    status: Status | None = None,
+    ticket: Annotated[str | None, Query(max_length=2048, description="ticket key or URL")] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="text in title or description")
+    ] = None,
+) -> list[DecisionSummary]:
+    """Decisions, newest change first, filtered by status, linked ticket and text."""
+    found = service.list_decisions(session=session, status=status, ticket=ticket, q=q)
+    return [DecisionSummary.model_validate(d) for d in found]
+
+
+@router.get("/decisions/{decision_id}", summary="Read a decision")
+def get_decision(session: SessionDep, decision_id: int) -> DecisionOut:
+    """A decision with its current answers, result and tickets."""
+    return decision_out(service.get_decision(session=session, decision_id=decision_id))
+
+
+@router.patch("/decisions/{decision_id}", summary="Change a decision")
+def patch_decision(
+    session: SessionDep, engine: AdvisorDep, decision_id: int, data: DecisionPatch
+) -> DecisionOut:
+    """Change fields; new answers create a new version."""
+    view = service.update_decision(
+        session=session, engine=engine, decision_id=decision_id, data=data
+    )
+    return decision_out(view)
+
+
+@router.get("/decisions/{decision_id}/versions", summary="List versions")
+def list_versions(session: SessionDep, decision_id: int) -> list[VersionOut]:
+    """Every saved version of a decision, oldest first."""
+    versions = service.list_versions(session=session, decision_id=decision_id)
+    return [VersionOut.model_validate(v) for v in versions]
+
+
+@router.get("/decisions/{decision_id}/versions/{number}", summary="Read a version")
+def get_version(session: SessionDep, decision_id: int, number: int) -> VersionDetail:
+    """One version with its result snapshot."""
+    version = service.get_version(session=session, decision_id=decision_id, number=number)
+    return VersionDetail.model_validate(version)
+
+
+@router.get("/decisions/{decision_id}/diff", summary="Compare two versions")
+def diff_versions(session: SessionDep, decision_id: int, before: int, after: int) -> dict[str, Any]:
+    """What changed between two versions: answers and outcome."""
+    diff = service.compare_versions(
+        session=session, decision_id=decision_id, before=before, after=after
+    )
+    return diff.to_json()
+
+
+@router.get("/decisions/{decision_id}/reevaluation", summary="Re-evaluate under today's rules")
+def reevaluate(session: SessionDep, engine: AdvisorDep, decision_id: int) -> dict[str, Any]:
+    """Whether the current answers would give a different outcome today (changes nothing)."""
+    found = service.reevaluate(session=session, engine=engine, decision_id=decision_id)
+    return {
+        "version": found.current.number,
+        "result": found.result.data,
+        "diff": found.diff.to_json(),
+    }
+
+
+@router.post(
+    "/decisions/{decision_id}/tickets",
+    status_code=status.HTTP_201_CREATED,
+    summary="Link a ticket",
+)
+def add_ticket(session: SessionDep, decision_id: int, data: TicketIn) -> TicketOut:
+    """Link a ticket URL; Jira, GitHub, GitLab, Linear, Azure DevOps and ServiceNow are recognised."""
+    link = service.add_ticket(session=session, decision_id=decision_id, url=data.url)
+    return TicketOut.model_validate(link)
+
+
+@router.delete(
+    "/decisions/{decision_id}/tickets/{link_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Unlink a ticket",
+)
+def remove_ticket(session: SessionDep, decision_id: int, link_id: int) -> Response:
+    """Remove a ticket link."""
+    service.remove_ticket(session=session, decision_id=decision_id, link_id=link_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

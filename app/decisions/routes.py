@@ -1,0 +1,463 @@
+"""The pages: questionnaire wizard, decision page, history, tickets (thin routes).
+
+Every HTMX endpoint also works as a plain form post answered with a redirect or a page.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse
+from starlette.responses import Response
+
+from app.advisor.snippets import snippets
+from app.core.deps import AdvisorDep, SessionDep, TemplatesDep
+from app.core.errors import Conflict, Invalid, Problem
+from app.core.htmx import is_htmx, page_or_partial
+from app.decisions import service
+from app.decisions.forms import answers_from_form, text_field
+from app.decisions.schemas import DecisionPatch
+from app.decisions.tickets import render_ticket_body
+
+router = APIRouter(include_in_schema=False)
+
+STATUSES = ["draft", "proposed", "approved", "superseded"]
+
+
+def _see_other(request: Request, name: str, fragment: str = "", **params: Any) -> RedirectResponse:
+    return RedirectResponse(str(request.url_for(name, **params)) + fragment, status_code=303)
+
+
+def _steps(engine: AdvisorDep) -> list[dict[str, Any]]:
+    rs = engine.ruleset
+    return [
+        {"step": step, "questions": [q for q in rs.questions.values() if q.step == step.id]}
+        for step in rs.steps.values()
+    ]
+
+
+@router.get("/", name="home")
+def home(
+    request: Request, session: SessionDep, engine: AdvisorDep, templates: TemplatesDep
+) -> Response:
+    """The landing page: start a decision, recent decisions, the options compared."""
+    recent = service.list_decisions(session=session, limit=8)
+    return templates.TemplateResponse(
+        request,
+        "home.html",
+        {
+            "ruleset": engine.ruleset,
+            "options": list(engine.ruleset.options.values()),
+            "recent": recent,
+        },
+    )
+
+
+@router.get("/decisions", name="decisions_list")
+def decisions_list(
+    request: Request,
+    session: SessionDep,
+    engine: AdvisorDep,
+    templates: TemplatesDep,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    ticket: Annotated[str | None, Query(max_length=2048)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    """Every decision, filtered by status, ticket key or URL, and text."""
+    chosen = status if status in STATUSES else None
+    found = service.list_decisions(
+        session=session, status=chosen, ticket=ticket or None, q=q or None
+    )
+    context = {
+        "ruleset": engine.ruleset,
+        "decisions": found,
+        "filters": {"status": chosen or "", "ticket": ticket or "", "q": q or ""},
+        "statuses": STATUSES,
+    }
+    return page_or_partial(
+        request,
+        templates,
+        page="decisions/list.html",
+        partial="decisions/partials/table.html",
+        context=context,
+    )
+
+
+@router.get("/decisions/new", name="decision_new")
+def decision_new(request: Request, engine: AdvisorDep, templates: TemplatesDep) -> Response:
+    """Start a decision: give it a title, then answer the questionnaire."""
+    return templates.TemplateResponse(
+        request, "decisions/new.html", {"ruleset": engine.ruleset, "values": {}, "errors": {}}
+    )
+
+
+@router.post("/decisions/new", name="decision_create")
+async def decision_create(
+    request: Request, session: SessionDep, engine: AdvisorDep, templates: TemplatesDep
+) -> Response:
+    """Create the draft and go to the first step of the questionnaire."""
+    form = await request.form()
+    title, problem = text_field(form, "title", required=True)
+    if problem is not None or title is None:
+        errors = {"title": "Give the decision a title (up to 200 characters)."}
+        return templates.TemplateResponse(
+            request,
+            "decisions/new.html",
+            {
+                "ruleset": engine.ruleset,
+                "values": {"title": form.get("title", "")},
+                "errors": errors,
+            },
+            status_code=422,
+        )
+    decision = service.start_draft(session=session, title=title)
+    return _see_other(request, "decision_edit", "?step=1", decision_id=decision.id)
+
+
+def _wizard_context(
+    engine: AdvisorDep,
+    view: service.DecisionView,
+    step_no: int,
+    answers: dict[str, Any],
+    errors: dict[str, str],
+    panel: service.LivePanel,
+) -> dict[str, Any]:
+    steps = _steps(engine)
+    step_no = max(1, min(step_no, len(steps)))
+    return {
+        "ruleset": engine.ruleset,
+        "decision": view.decision,
+        "steps": steps,
+        "step_no": step_no,
+        "current": steps[step_no - 1],
+        "answers": answers,
+        "errors": errors,
+        "panel": panel,
+    }
+
+
+@router.get("/decisions/{decision_id}/edit", name="decision_edit")
+def decision_edit(
+    request: Request,
+    session: SessionDep,
+    engine: AdvisorDep,
+    templates: TemplatesDep,
+    decision_id: int,
+    step: Annotated[int, Query(ge=1, le=50)] = 1,
+) -> Response:
+    """One step of the questionnaire, with the live panel."""
+    view = service.get_decision(session=session, decision_id=decision_id)
+    answers = dict(view.decision.draft_answers)
+    panel = service.live_panel(engine=engine, before=answers, after=answers)
+    context = _wizard_context(engine, view, step, answers, {}, panel)
+    return templates.TemplateResponse(request, "decisions/edit.html", context)
+
+
+@router.post("/decisions/{decision_id}/edit", name="decision_edit_post")
+async def decision_edit_post(
+    request: Request,
+    session: SessionDep,
+    engine: AdvisorDep,
+    templates: TemplatesDep,
+    decision_id: int,
+    step: Annotated[int, Query(ge=1, le=50)] = 1,
+) -> Response:
+    """Save a step's answers to the draft; go back, forward, or save the version."""
+    view = service.get_decision(session=session, decision_id=decision_id)
+    steps = _steps(engine)
+    step = max(1, min(step, len(steps)))
+    form = await request.form()
+    answers, problems = answers_from_form(steps[step - 1]["questions"], form)
+    before = dict(view.decision.draft_answers)
+    if problems:
+        errors = {str(p.loc[0]): p.message for p in problems}
+        merged = {**before, **answers}
+        panel = service.live_panel(engine=engine, before=before, after=before)
+        context = _wizard_context(engine, view, step, merged, errors, panel)
+        return templates.TemplateResponse(request, "decisions/edit.html", context, status_code=422)
+    decision = service.save_draft_answers(
+        session=session, engine=engine, decision_id=decision_id, answers=answers
+    )
+    nav = form.get("nav", "next")
+    if nav == "finish" or (nav == "next" and step >= len(steps)):
+        service.save_answers(
+            session=session, engine=engine, decision_id=decision_id, answers=decision.draft_answers
+        )
+        return _see_other(request, "decision_detail", decision_id=decision_id)
+    target = step - 1 if nav == "back" else step + 1
+    return _see_other(request, "decision_edit", f"?step={max(1, target)}", decision_id=decision_id)
+
+
+@router.post("/decisions/{decision_id}/draft", name="decision_draft")
+async def decision_draft(
+    request: Request,
+    session: SessionDep,
+    engine: AdvisorDep,
+    templates: TemplatesDep,
+    decision_id: int,
+    step: Annotated[int, Query(ge=1, le=50)] = 1,
+) -> Response:
+    """HTMX: save the step's answers as they change and return the live panel.
+
+    Without JavaScript the same form posts to decision_edit_post instead.
+    """
+    view = service.get_decision(session=session, decision_id=decision_id)
+    steps = _steps(engine)
+    form = await request.form()
+    answers, problems = answers_from_form(
+        steps[max(1, min(step, len(steps))) - 1]["questions"], form
+    )
+    if problems:
+        raise Invalid(problems)
+    before = dict(view.decision.draft_answers)
+    decision = service.save_draft_answers(
+        session=session, engine=engine, decision_id=decision_id, answers=answers
+    )
+    panel = service.live_panel(engine=engine, before=before, after=decision.draft_answers)
+    context = {"ruleset": engine.ruleset, "decision": decision, "panel": panel}
+    if not is_htmx(request):
+        return _see_other(request, "decision_edit", f"?step={step}", decision_id=decision_id)
+    return templates.TemplateResponse(request, "decisions/partials/panel.html", context)
+
+
+def _detail_context(
+    engine: AdvisorDep, view: service.DecisionView, errors: dict[str, str] | None = None
+) -> dict[str, Any]:
+    result = None if view.current is None else view.current.result
+    rec = None if result is None else result.get("recommendation")
+    return {
+        "ruleset": engine.ruleset,
+        "decision": view.decision,
+        "version": view.current,
+        "result": result,
+        "snippets": None
+        if rec is None
+        else snippets(option=rec["option"], configuration=rec["configuration"]),
+        "options": list(engine.ruleset.options.values()),
+        "questions": engine.ruleset.questions,
+        "statuses": STATUSES,
+        "errors": errors or {},
+    }
+
+
+@router.get("/decisions/{decision_id}", name="decision_detail")
+def decision_detail(
+    request: Request,
+    session: SessionDep,
+    engine: AdvisorDep,
+    templates: TemplatesDep,
+    decision_id: int,
+) -> Response:
+    """The decision: recommendation, configuration, reasons, facts, history and tickets."""
+    view = service.get_decision(session=session, decision_id=decision_id)
+    context = _detail_context(engine, view)
+    context["versions"] = service.list_versions(session=session, decision_id=decision_id)
+    return templates.TemplateResponse(request, "decisions/detail.html", context)
+
+
+@router.post("/decisions/{decision_id}/details", name="decision_details")
+async def decision_details(
+    request: Request,
+    session: SessionDep,
+    engine: AdvisorDep,
+    templates: TemplatesDep,
+    decision_id: int,
+) -> Response:
+    """Change title, description, owner and status (a plain form post)."""
+    form = await request.form()
+    fields = {
+        name: str(form.get(name, "")).strip()
+        for name in ("title", "description", "owner", "status")
+    }
+    problems: list[Problem] = []
+    if not fields["title"]:
+        problems.append(Problem(("title",), "", "is required"))
+    if fields["status"] not in STATUSES:
+        problems.append(Problem(("status",), fields["status"], "is not a status"))
+    if not problems:
+        try:
+            patch = DecisionPatch(
+                title=fields["title"],
+                description=fields["description"] or None,
+                owner=fields["owner"] or None,
+                status=fields["status"],
+            )
+        except ValueError as exc:
+            problems.append(Problem(("details",), None, str(exc).splitlines()[0]))
+    if problems:
+        view = service.get_decision(session=session, decision_id=decision_id)
+        context = _detail_context(engine, view, {str(p.loc[0]): p.message for p in problems})
+        context["versions"] = service.list_versions(session=session, decision_id=decision_id)
+        return templates.TemplateResponse(
+            request, "decisions/detail.html", context, status_code=422
+        )
+    service.update_decision(session=session, engine=engine, decision_id=decision_id, data=patch)
+    return _see_other(request, "decision_detail", decision_id=decision_id)
+
+
+@router.get("/decisions/{decision_id}/diff", name="decision_diff")
+def decision_diff(
+    request: Request,
+    session: SessionDep,
+    engine: AdvisorDep,
+    templates: TemplatesDep,
+    decision_id: int,
+    before: Annotated[int, Query(ge=1)],
+    after: Annotated[int, Query(ge=1)],
+) -> Response:
+    """What changed between two versions: answers and outcome."""
+    view = service.get_decision(session=session, decision_id=decision_id)
+    diff = service.compare_versions(
+        session=session, decision_id=decision_id, before=before, after=after
+    )
+    context = {
+        "ruleset": engine.ruleset,
+        "decision": view.decision,
+        "diff": diff,
+        "before": before,
+        "after": after,
+        "questions": engine.ruleset.questions,
+    }
+    return page_or_partial(
+        request,
+        templates,
+        page="decisions/diff.html",
+        partial="decisions/partials/diff.html",
+        context=context,
+    )
+
+
+@router.get("/decisions/{decision_id}/reevaluate", name="decision_reevaluate")
+def decision_reevaluate(
+    request: Request,
+    session: SessionDep,
+    engine: AdvisorDep,
+    templates: TemplatesDep,
+    decision_id: int,
+) -> Response:
+    """The current answers under today's rule set, compared with the saved outcome."""
+    view = service.get_decision(session=session, decision_id=decision_id)
+    found = service.reevaluate(session=session, engine=engine, decision_id=decision_id)
+    context = {
+        "ruleset": engine.ruleset,
+        "decision": view.decision,
+        "diff": found.diff,
+        "reevaluation": found,
+        "questions": engine.ruleset.questions,
+    }
+    return page_or_partial(
+        request,
+        templates,
+        page="decisions/reevaluate.html",
+        partial="decisions/partials/diff.html",
+        context=context,
+    )
+
+
+@router.post("/decisions/{decision_id}/reevaluate", name="decision_reevaluate_save")
+def decision_reevaluate_save(
+    request: Request, session: SessionDep, engine: AdvisorDep, decision_id: int
+) -> Response:
+    """Save the re-evaluation as a new version (only when the user asks)."""
+    view = service.get_decision(session=session, decision_id=decision_id)
+    answers = {} if view.current is None else view.current.answers
+    service.save_answers(
+        session=session,
+        engine=engine,
+        decision_id=decision_id,
+        answers=answers,
+        note=f"re-evaluated under rule set {engine.ruleset.version}",
+    )
+    return _see_other(request, "decision_detail", decision_id=decision_id)
+
+
+@router.post("/decisions/{decision_id}/tickets", name="ticket_add")
+async def ticket_add(
+    request: Request,
+    session: SessionDep,
+    engine: AdvisorDep,
+    templates: TemplatesDep,
+    decision_id: int,
+) -> Response:
+    """Link a ticket URL (HTMX: the tickets fragment; otherwise back to the page)."""
+    form = await request.form()
+    url = str(form.get("url", "")).strip()
+    error = None
+    try:
+        service.add_ticket(session=session, decision_id=decision_id, url=url)
+    except Invalid as exc:
+        error = exc.problems[0].message
+    except Conflict as exc:
+        error = exc.message
+    view = service.get_decision(session=session, decision_id=decision_id)
+    if error is None and not is_htmx(request):
+        return _see_other(request, "decision_detail", "#tickets", decision_id=decision_id)
+    context = {
+        "ruleset": engine.ruleset,
+        "decision": view.decision,
+        "ticket_error": error,
+        "ticket_url": url,
+    }
+    if is_htmx(request):
+        return templates.TemplateResponse(
+            request, "decisions/partials/tickets.html", context, status_code=422 if error else 200
+        )
+    full = _detail_context(engine, view)
+    full.update(context)
+    full["versions"] = service.list_versions(session=session, decision_id=decision_id)
+    return templates.TemplateResponse(request, "decisions/detail.html", full, status_code=422)
+
+
+@router.post("/decisions/{decision_id}/tickets/{link_id}/delete", name="ticket_remove")
+def ticket_remove(
+    request: Request,
+    session: SessionDep,
+    engine: AdvisorDep,
+    templates: TemplatesDep,
+    decision_id: int,
+    link_id: int,
+) -> Response:
+    """Unlink a ticket."""
+    service.remove_ticket(session=session, decision_id=decision_id, link_id=link_id)
+    if not is_htmx(request):
+        return _see_other(request, "decision_detail", "#tickets", decision_id=decision_id)
+    view = service.get_decision(session=session, decision_id=decision_id)
+    context = {
+        "ruleset": engine.ruleset,
+        "decision": view.decision,
+        "ticket_error": None,
+        "ticket_url": "",
+    }
+    return templates.TemplateResponse(request, "decisions/partials/tickets.html", context)
+
+
+@router.get("/decisions/{decision_id}/ticket.md", name="decision_ticket_body")
+def decision_ticket_body(
+    request: Request,
+    session: SessionDep,
+    engine: AdvisorDep,
+    templates: TemplatesDep,
+    decision_id: int,
+    raw: bool = False,
+) -> Response:
+    """'Copy as ticket': the Markdown body of a ticket implementing the decision."""
+    view = service.get_decision(session=session, decision_id=decision_id)
+    if view.current is None or view.current.result.get("recommendation") is None:
+        raise Conflict("this decision has no recommendation to turn into a ticket yet")
+    result = view.current.result
+    rec = result["recommendation"]
+    body = render_ticket_body(
+        title=view.decision.title,
+        description=view.decision.description,
+        option_title=rec["title"],
+        configuration=rec["configuration"],
+        rationale=rec["rationale"],
+        warnings=[w["text"] for w in result.get("warnings", [])],
+        ruleset_version=result["ruleset"]["version"],
+        permalink=str(request.url_for("decision_detail", decision_id=decision_id)),
+    )
+    if raw:
+        return PlainTextResponse(body, media_type="text/markdown; charset=utf-8")
+    context = {"ruleset": engine.ruleset, "decision": view.decision, "body": body}
+    return templates.TemplateResponse(request, "decisions/ticket_body.html", context)

@@ -1,0 +1,115 @@
+"""Pydantic models of the decisions API: what it accepts and what it returns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Status = Literal["draft", "proposed", "approved", "superseded"]
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")]
+
+
+class Input(BaseModel):
+    """Base of request bodies: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Scope(Input):
+    """What a decision covers: AWS accounts, bucket names and tags."""
+
+    accounts: list[AccountId] = Field(default_factory=list, max_length=1000)
+    buckets: list[BucketName] = Field(default_factory=list, max_length=10000)
+    tags: dict[
+        Annotated[str, StringConstraints(min_length=1, max_length=128)],
+        Annotated[str, StringConstraints(max_length=256)],
+    ] = Field(default_factory=dict)
+
+
+class DecisionCreate(Input):
+    """A new decision with its first answers (POST /api/decisions)."""
+
+    title: Title
+    description: Annotated[str, StringConstraints(max_length=20000)] | None = None
+    scope: Scope = Field(default_factory=Scope)
+    owner: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    answers: dict[str, Any] = Field(default_factory=dict)
+
+
+class DecisionPatch(Input):
+    """A change to a decision (PATCH /api/decisions/{id}); new answers make a new version."""
+
+    title: Title | None = None
+    description: Annotated[str, StringConstraints(max_length=20000)] | None = None
+    scope: Scope | None = None
+    owner: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    status: Status | None = None
+    answers: dict[str, Any] | None = None
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class TicketIn(Input):
+    """A ticket URL to link (POST /api/decisions/{id}/tickets)."""
+
+    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+
+
+class Output(BaseModel):
+    """Base of response bodies, read from ORM objects."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class TicketOut(Output):
+    """A linked ticket with the system and key recognised from its URL."""
+
+    id: int
+    url: str
+    system: str
+    key: str
+    created_at: dt.datetime
+
+
+class VersionOut(Output):
+    """One saved version of a decision's answers and its result then."""
+
+    number: int
+    answers: dict[str, Any]
+    ruleset_version: str
+    ruleset_sha256: str
+    option: str | None
+    note: str | None
+    created_at: dt.datetime
+
+
+class VersionDetail(VersionOut):
+    """A version with its full result snapshot."""
+
+    result: dict[str, Any]
+
+
+class DecisionSummary(Output):
+    """A decision in a list."""
+
+    id: int
+    title: str
+    status: str
+    owner: str | None
+    current_version: int
+    current_option: str | None
+    updated_at: dt.datetime
+    tickets: list[TicketOut]
+
+
+class DecisionOut(DecisionSummary):
+    """A decision with its current answers and result (GET /api/decisions/{id})."""
+
+    description: str | None
+    scope: dict[str, Any]
+    draft_answers: dict[str, Any]
+    created_at: dt.datetime
+    current: VersionDetail | None

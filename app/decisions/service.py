@@ -1,0 +1,318 @@
+"""Decision records: create, answer, version, compare and link to tickets.
+
+Service functions are keyword-only, flush but never commit (the request's unit of work
+commits once), and raise the domain errors of app.core.errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.advisor.answers import AnswerError
+from app.advisor.evaluate import Engine, Result
+from app.core.errors import Conflict, Invalid, NotFound, Problem
+from app.decisions.diff import OutcomeDiff, diff_outcomes
+from app.decisions.models import Decision, DecisionVersion, TicketLink
+from app.decisions.schemas import DecisionCreate, DecisionPatch
+from app.decisions.tickets import TicketURLError, parse_ticket_url
+
+
+@dataclass(frozen=True)
+class DecisionView:
+    """A decision with its tickets and current version loaded (safe to render)."""
+
+    decision: Decision
+    current: DecisionVersion | None
+
+
+def evaluate_answers(*, engine: Engine, answers: Any, field: str = "answers") -> Result:
+    """Evaluate answers, turning refused ones into an Invalid error naming each field."""
+    try:
+        return engine.evaluate(answers)
+    except AnswerError as exc:
+        raise Invalid(
+            [Problem((field, p.question), p.value, p.message) for p in exc.problems]
+        ) from None
+
+
+def check_partial_answers(*, engine: Engine, answers: dict[str, Any]) -> dict[str, Any]:
+    """Validate a partial answer set (a questionnaire step) and return it as given."""
+    evaluate_answers(engine=engine, answers=answers)
+    return answers
+
+
+def _load(session: Session, decision_id: int) -> Decision:
+    decision = session.scalar(
+        select(Decision).where(Decision.id == decision_id).options(selectinload(Decision.tickets))
+    )
+    if decision is None:
+        raise NotFound(f"decision {decision_id} does not exist")
+    return decision
+
+
+def _current(session: Session, decision: Decision) -> DecisionVersion | None:
+    if decision.current_version == 0:
+        return None
+    return session.scalar(
+        select(DecisionVersion).where(
+            DecisionVersion.decision_id == decision.id,
+            DecisionVersion.number == decision.current_version,
+        )
+    )
+
+
+def get_decision(*, session: Session, decision_id: int) -> DecisionView:
+    """A decision with its tickets and current version."""
+    decision = _load(session, decision_id)
+    return DecisionView(decision, _current(session, decision))
+
+
+def _cut_version(
+    *, session: Session, decision: Decision, result: Result, given: dict[str, Any], note: str | None
+) -> DecisionVersion:
+    """Record a new version holding the result, and make it the decision's current one."""
+    data = result.data
+    version = DecisionVersion(
+        decision_id=decision.id,
+        number=decision.current_version + 1,
+        answers=data["answers"],
+        ruleset_version=data["ruleset"]["version"],
+        ruleset_sha256=data["ruleset"]["sha256"],
+        option=result.option,
+        result=data,
+        note=note,
+    )
+    session.add(version)
+    decision.current_version = version.number
+    decision.current_option = result.option
+    decision.draft_answers = given
+    session.flush()
+    return version
+
+
+def create_decision(*, session: Session, engine: Engine, data: DecisionCreate) -> DecisionView:
+    """Create a decision and its first version from the answers given."""
+    result = evaluate_answers(engine=engine, answers=data.answers)
+    decision = Decision(
+        title=data.title,
+        description=data.description,
+        scope=data.scope.model_dump(),
+        owner=data.owner,
+        status="draft",
+        draft_answers=dict(data.answers),
+        current_version=0,
+        tickets=[],
+    )
+    session.add(decision)
+    session.flush()
+    version = _cut_version(
+        session=session, decision=decision, result=result, given=dict(data.answers), note=None
+    )
+    return DecisionView(decision, version)
+
+
+def start_draft(*, session: Session, title: str) -> Decision:
+    """Create a decision with no version yet: the questionnaire fills it step by step."""
+    decision = Decision(title=title, scope={}, status="draft", draft_answers={}, tickets=[])
+    session.add(decision)
+    session.flush()
+    return decision
+
+
+def save_draft_answers(
+    *, session: Session, engine: Engine, decision_id: int, answers: dict[str, Any]
+) -> Decision:
+    """Merge a step's answers into the draft (validated; no version is cut)."""
+    decision = _load(session, decision_id)
+    merged = {**decision.draft_answers, **answers}
+    check_partial_answers(engine=engine, answers=merged)
+    decision.draft_answers = merged
+    session.flush()
+    return decision
+
+
+def save_answers(
+    *,
+    session: Session,
+    engine: Engine,
+    decision_id: int,
+    answers: dict[str, Any],
+    note: str | None = None,
+) -> DecisionView:
+    """Save answers as the decision's next version, unless nothing would change."""
+    decision = _load(session, decision_id)
+    result = evaluate_answers(engine=engine, answers=answers)
+    current = _current(session, decision)
+    if (
+        current is not None
+        and current.answers == result.data["answers"]
+        and current.ruleset_sha256 == result.data["ruleset"]["sha256"]
+    ):
+        decision.draft_answers = dict(answers)
+        session.flush()
+        return DecisionView(decision, current)
+    version = _cut_version(
+        session=session, decision=decision, result=result, given=dict(answers), note=note
+    )
+    return DecisionView(decision, version)
+
+
+def update_decision(
+    *, session: Session, engine: Engine, decision_id: int, data: DecisionPatch
+) -> DecisionView:
+    """Change a decision's fields; new answers make a new version."""
+    decision = _load(session, decision_id)
+    if data.answers is not None:
+        # Validate before touching anything, so a refused change leaves no partial edit.
+        evaluate_answers(engine=engine, answers=data.answers)
+    fields = data.model_dump(exclude_unset=True, exclude={"answers", "note"})
+    if "title" in fields and fields["title"] is None:
+        raise Invalid([Problem(("title",), None, "the title cannot be removed")])
+    if "status" in fields and fields["status"] is None:
+        raise Invalid([Problem(("status",), None, "the status cannot be removed")])
+    for name, value in fields.items():
+        setattr(decision, name, value if name != "scope" else (value or {}))
+    session.flush()
+    if data.answers is not None:
+        return save_answers(
+            session=session,
+            engine=engine,
+            decision_id=decision_id,
+            answers=data.answers,
+            note=data.note,
+        )
+    return DecisionView(decision, _current(session, decision))
+
+
+def list_decisions(
+    *,
+    session: Session,
+    status: str | None = None,
+    ticket: str | None = None,
+    q: str | None = None,
+    limit: int = 200,
+) -> Sequence[Decision]:
+    """Decisions, newest change first, filtered by status, ticket key or URL, and text."""
+    query: Select[Decision] = select(Decision).options(selectinload(Decision.tickets))
+    if status:
+        query = query.where(Decision.status == status)
+    if ticket:
+        needle = ticket.strip()
+        query = query.where(
+            Decision.id.in_(
+                select(TicketLink.decision_id).where(
+                    or_(
+                        func.lower(TicketLink.key) == needle.lower(),
+                        TicketLink.url == needle,
+                    )
+                )
+            )
+        )
+    if q:
+        like = f"%{q.strip().lower()}%"
+        query = query.where(
+            or_(func.lower(Decision.title).like(like), func.lower(Decision.description).like(like))
+        )
+    query = query.order_by(Decision.updated_at.desc(), Decision.id.desc()).limit(limit)
+    return session.scalars(query).all()
+
+
+def list_versions(*, session: Session, decision_id: int) -> Sequence[DecisionVersion]:
+    """Every version of a decision, oldest first."""
+    _load(session, decision_id)
+    return session.scalars(
+        select(DecisionVersion)
+        .where(DecisionVersion.decision_id == decision_id)
+        .order_by(DecisionVersion.number)
+    ).all()
+
+
+def get_version(*, session: Session, decision_id: int, number: int) -> DecisionVersion:
+    """One version of a decision."""
+    version = session.scalar(
+        select(DecisionVersion).where(
+            DecisionVersion.decision_id == decision_id, DecisionVersion.number == number
+        )
+    )
+    if version is None:
+        raise NotFound(f"decision {decision_id} has no version {number}")
+    return version
+
+
+def compare_versions(*, session: Session, decision_id: int, before: int, after: int) -> OutcomeDiff:
+    """What changed between two versions: answers and outcome."""
+    a = get_version(session=session, decision_id=decision_id, number=before)
+    b = get_version(session=session, decision_id=decision_id, number=after)
+    return diff_outcomes(a.result, b.result)
+
+
+@dataclass(frozen=True)
+class Reevaluation:
+    """The current version's answers evaluated under the rule set in force today."""
+
+    current: DecisionVersion
+    result: Result
+    diff: OutcomeDiff
+
+
+def reevaluate(*, session: Session, engine: Engine, decision_id: int) -> Reevaluation:
+    """Evaluate the current answers under today's rule set, changing nothing."""
+    view = get_decision(session=session, decision_id=decision_id)
+    if view.current is None:
+        raise Conflict(f"decision {decision_id} has no saved version to re-evaluate")
+    result = engine.evaluate(view.current.answers)
+    return Reevaluation(view.current, result, diff_outcomes(view.current.result, result.data))
+
+
+def add_ticket(*, session: Session, decision_id: int, url: str) -> TicketLink:
+    """Link a ticket URL to a decision, recognising its system and key."""
+    decision = _load(session, decision_id)
+    try:
+        ref = parse_ticket_url(url)
+    except TicketURLError as exc:
+        raise Invalid([Problem(("url",), url, str(exc))]) from None
+    if any(t.url == ref.url for t in decision.tickets):
+        raise Conflict(f"ticket {ref.url} is already linked to decision {decision_id}")
+    link = TicketLink(decision_id=decision.id, url=ref.url, system=ref.system, key=ref.key)
+    session.add(link)
+    decision.tickets.append(link)
+    session.flush()
+    return link
+
+
+def remove_ticket(*, session: Session, decision_id: int, link_id: int) -> None:
+    """Unlink a ticket from a decision."""
+    link = session.scalar(
+        select(TicketLink).where(TicketLink.id == link_id, TicketLink.decision_id == decision_id)
+    )
+    if link is None:
+        raise NotFound(f"decision {decision_id} has no ticket link {link_id}")
+    session.delete(link)
+    session.flush()
+
+
+@dataclass(frozen=True)
+class LivePanel:
+    """What the questionnaire's side panel shows: the leading option and what changed."""
+
+    result: Result
+    newly_excluded: list[dict[str, Any]]
+    readmitted: list[str]
+
+
+def live_panel(*, engine: Engine, before: dict[str, Any], after: dict[str, Any]) -> LivePanel:
+    """Evaluate the draft before and after the last answer, for the live panel."""
+    old = evaluate_answers(engine=engine, answers=before).data["excluded"]
+    result = evaluate_answers(engine=engine, answers=after)
+    old_ids = {e["option"] for e in old}
+    new = result.data["excluded"]
+    return LivePanel(
+        result=result,
+        newly_excluded=[e for e in new if e["option"] not in old_ids],
+        readmitted=[o for o in old_ids if o not in {e["option"] for e in new}],
+    )
