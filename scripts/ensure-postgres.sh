@@ -70,9 +70,9 @@ is_root() { [ "$(id -u)" -eq 0 ]; }
 as_postgres() {
     if is_root; then
         id postgres >/dev/null 2>&1 || die "there is no 'postgres' user to run the server as; install Debian's postgresql package (apt-get install -y postgresql)"
-        runuser -u postgres -- "$@"
+        (cd / && runuser -u postgres -- "$@" 9>&-)
     else
-        "$@"
+        "$@" 9>&-
     fi
 }
 
@@ -105,13 +105,14 @@ apt_install() {
     fi
     command -v apt-get >/dev/null 2>&1 || die "'$*' is missing and there is no apt-get; install PostgreSQL yourself or set ATREST_TEST_POSTGRES_URL to a server that trusts 127.0.0.1"
     say "installing $* (${apt[*]})"
-    if DEBIAN_FRONTEND=noninteractive "${apt[@]}" >&2; then
+    # 9>&-: a server started by the package scripts must not inherit our lock.
+    if DEBIAN_FRONTEND=noninteractive "${apt[@]}" >&2 9>&-; then
         return 0
     fi
     say "install failed; running apt-get update and trying again"
-    if is_root; then apt-get update >&2; else sudo -n apt-get update >&2; fi \
+    if is_root; then apt-get update >&2 9>&-; else sudo -n apt-get update >&2 9>&-; fi \
         || die "apt-get update failed (network? proxy? sources.list?); see the output above"
-    DEBIAN_FRONTEND=noninteractive "${apt[@]}" >&2 \
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" >&2 9>&- \
         || die "apt-get install $* failed; see the output above"
 }
 
@@ -141,16 +142,13 @@ trusts_localhost() {
         /^[[:space:]]*(#|$)/ { next }
         $1 ~ /^host(ssl|nossl|gssenc|nogssenc)?$/ {
             db = $2; user = $3; addr = $4; method = $5
-            if (addr !~ /^(127\.0\.0\.1\/32|127\.0\.0\.0\/8|0\.0\.0\.0\/0|all|samehost|localhost)$/) {
-                # "127.0.0.1 255.255.255.255" style: address and mask in two fields
-                if (addr == "127.0.0.1" && $5 == "255.255.255.255") method = $6
-                else next
-            }
+            if (addr == "127.0.0.1" && $5 == "255.255.255.255") method = $6  # address + mask
+            else if (addr !~ /^(127\.0\.0\.1\/32|127\.0\.0\.0\/8|0\.0\.0\.0\/0|all|samehost)$/) next
             if (db !~ /(^|,)(all|postgres)(,|$)/ || user !~ /(^|,)(all|postgres)(,|$)/) next
-            exit (method == "trust" ? 0 : 1)
+            decided = 1; trusted = (method == "trust"); exit
         }
-        END { }
-    ' "$1" && grep -Eq '^[[:space:]]*host[a-z]*[[:space:]]' "$1"
+        END { exit (decided && trusted) ? 0 : 1 }
+    ' "$1"
 }
 
 # Start the machine's own cluster when it is down and trusts 127.0.0.1; print its port on success.
@@ -171,7 +169,7 @@ try_machine_cluster() {
             continue
         fi
         say "starting the machine's cluster $ver/main (port $port)"
-        if ! pg_ctlcluster --skip-systemctl-redirect "$ver" main start >&2; then
+        if ! pg_ctlcluster --skip-systemctl-redirect "$ver" main start >&2 9>&-; then
             say "pg_ctlcluster could not start $ver/main; see /var/log/postgresql/postgresql-$ver-main.log"
             continue
         fi
@@ -180,7 +178,7 @@ try_machine_cluster() {
             sleep 0.5
         done
         say "cluster $ver/main started but does not answer on $HOST:$port without a password; stopping it again"
-        pg_ctlcluster --skip-systemctl-redirect "$ver" main stop >&2 || true
+        pg_ctlcluster --skip-systemctl-redirect "$ver" main stop >&2 9>&- || true
     done < <(pg_lsclusters -h 2>/dev/null)
     return 1
 }
@@ -277,7 +275,7 @@ start_throwaway() {
         pg_ctl_tw stop -m fast -w >&2 || true
     fi
     for _attempt in 1 2 3; do
-        port=$(pick_port)
+        port=$(pick_port) || exit 1
         say "starting the throwaway cluster on $HOST:$port (log: $TW_LOG)"
         if pg_ctl_tw start -w -t 60 -l "$TW_LOG" -o "-p $port" >&2; then
             echo "$port" >"$TW_PORT_FILE"
@@ -307,15 +305,18 @@ fi
 
 if [ "$THROWAWAY" != 1 ]; then
     if [ -n "${ATREST_TEST_POSTGRES_URL:-}" ]; then
-        if probe_url "$ATREST_TEST_POSTGRES_URL"; then
+        rc=0
+        probe_url "$ATREST_TEST_POSTGRES_URL" || rc=$?
+        if [ "$rc" -eq 2 ]; then # nothing to probe with: get psql, then ask again
+            ensure_installed
+            rc=0
+            probe_url "$ATREST_TEST_POSTGRES_URL" || rc=$?
+        fi
+        if [ "$rc" -eq 0 ]; then
             say "using ATREST_TEST_POSTGRES_URL from the environment"
             echo "ATREST_TEST_POSTGRES_URL=$ATREST_TEST_POSTGRES_URL"
             exit 0
         fi
-        [ $? -eq 2 ] && ensure_installed && probe_url "$ATREST_TEST_POSTGRES_URL" && {
-            echo "ATREST_TEST_POSTGRES_URL=$ATREST_TEST_POSTGRES_URL"
-            exit 0
-        }
         die "ATREST_TEST_POSTGRES_URL is set to '$ATREST_TEST_POSTGRES_URL' but that server does not accept a passwordless connection; unset it to let this script provide a server"
     fi
     rc=0
