@@ -1,11 +1,15 @@
 # The two commands of the README: `make run` and `make test`. Each bootstraps .venv from
-# pyproject.toml when needed (and again when pyproject.toml changes).
+# pyproject.toml when needed (and again when pyproject.toml changes). `make test` also provides
+# PostgreSQL and Chromium (scripts/ensure-postgres.sh, scripts/ensure-chromium.sh: apt-get on
+# Debian when missing); `make run` needs neither.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# Extra pytest arguments, e.g. make test PYTEST_ARGS='-k postgresql -x'
+PYTEST_ARGS ?=
 
-.PHONY: run test lint bench check clean
+.PHONY: run test lint bench check postgres-stop clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "atrest needs Python >= 3.11 (set PYTHON=python3.11)")'
@@ -24,12 +28,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/atrest serve
 
-## test: lint, format check, type check and the whole test suite
+## test: lint, format check, type check, then the whole suite on SQLite and PostgreSQL, browser
+## tests in Chromium (the PostgreSQL server reaches pytest as ATREST_TEST_POSTGRES_URL)
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
-	$(BIN)/pytest
+	bash scripts/ensure-chromium.sh
+	pg="$$(ATREST_PYTHON=$(BIN)/python bash scripts/ensure-postgres.sh)" \
+	  && export "$$pg" && echo "$$pg" \
+	  && $(BIN)/pytest $(PYTEST_ARGS)
 
 ## lint: only ruff and mypy
 lint: $(VENV)/.installed-dev
@@ -44,6 +52,10 @@ bench: $(VENV)/.installed-dev
 ## check: verify the rule set (atrest rules check)
 check: $(VENV)/.installed
 	$(BIN)/atrest rules check
+
+## postgres-stop: stop and delete the throwaway PostgreSQL cluster, if `make test` made one
+postgres-stop:
+	bash scripts/ensure-postgres.sh --stop
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

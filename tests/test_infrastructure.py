@@ -8,6 +8,7 @@ import re
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from alembic.config import Config
@@ -20,6 +21,9 @@ from sqlalchemy.pool import NullPool
 
 from app.core.config import Settings
 from app.core.db import PROJECT_ROOT
+
+if TYPE_CHECKING:
+    from conftest import DatabaseFactory
 
 HOME_HEADING = "Which encryption at rest fits your buckets?"
 
@@ -53,7 +57,7 @@ def test_database_url_is_the_engine_it_is_named_after(
 
 
 def test_each_test_gets_a_database_of_its_own(
-    database_url: str, database_factory, request: pytest.FixtureRequest
+    database_url: str, database_factory: DatabaseFactory, request: pytest.FixtureRequest
 ) -> None:
     db = connect(database_url)
     with db.begin() as connection:
@@ -74,7 +78,7 @@ def test_each_test_gets_a_database_of_its_own(
         fresh.dispose()
 
 
-def test_postgres_databases_are_dropped_afterwards(database_factory) -> None:
+def test_postgres_databases_are_dropped_afterwards(database_factory: DatabaseFactory) -> None:
     url = database_factory.create("postgresql")
     name = url.rsplit("/", 1)[1]
     assert name.startswith("atrest_t_")
@@ -83,7 +87,8 @@ def test_postgres_databases_are_dropped_afterwards(database_factory) -> None:
     def exists() -> bool:
         with server.connect() as connection:
             query = text("select count(*) from pg_database where datname = :name")
-            return connection.execute(query, {"name": name}).scalar_one() == 1
+            count: int = connection.execute(query, {"name": name}).scalar_one()
+            return count == 1
 
     try:
         assert exists()
@@ -119,7 +124,10 @@ def test_live_server_serves_the_home_page(live_server: str) -> None:
 
 
 def test_chromium_shows_the_home_page(
-    page: Page, live_server: str, screenshot: Callable[[Page, str], Path], request
+    page: Page,
+    live_server: str,
+    screenshot: Callable[[Page, str], Path],
+    request: pytest.FixtureRequest,
 ) -> None:
     page.goto(f"{live_server}/")
     expect(page).to_have_title(re.compile("atrest"))

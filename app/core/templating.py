@@ -20,6 +20,7 @@ def make_templates() -> Jinja2Templates:
     env.globals["htmx_version"] = HTMX_VERSION
     env.filters["tojson_pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
     env.filters["answer"] = show_answer
+    env.filters["by_rule"] = exclusions_by_rule
     return templates
 
 
@@ -30,3 +31,13 @@ def show_answer(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(value) if value else "none"
     return "" if value is None else str(value)
+
+
+def exclusions_by_rule(excluded: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Excluded options grouped by the rule that excluded them, in order of appearance."""
+    groups: dict[str, dict[str, Any]] = {}
+    for entry in excluded:
+        for reason in entry["reasons"]:
+            group = groups.setdefault(reason["rule"], {**reason, "options": []})
+            group["options"].append(entry["option"])
+    return list(groups.values())

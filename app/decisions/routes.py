@@ -235,6 +235,7 @@ def _detail_context(
         if rec is None
         else snippets(option=rec["option"], configuration=rec["configuration"]),
         "options": list(engine.ruleset.options.values()),
+        "titles": {o.id: o.title for o in engine.ruleset.options.values()},
         "questions": engine.ruleset.questions,
         "statuses": STATUSES,
         "errors": errors or {},
