@@ -57,3 +57,16 @@ def text_field(
     if len(value) > max_length:
         return None, Problem((name,), value[:40] + "...", f"is longer than {max_length} characters")
     return (value or None), None
+
+
+def scope_from_form(form: FormData) -> dict[str, Any]:
+    """The scope fields of the details form: accounts and buckets separated by commas or
+    spaces, tags one `key=value` per line. Validation is the Scope schema's."""
+    accounts = str(form.get("scope_accounts") or "").replace(",", " ").split()
+    buckets = str(form.get("scope_buckets") or "").replace(",", " ").split()
+    tags: dict[str, str] = {}
+    for line in str(form.get("scope_tags") or "").splitlines():
+        if line.strip():
+            key, _, value = line.partition("=")
+            tags[key.strip()] = value.strip()
+    return {"accounts": accounts, "buckets": buckets, "tags": tags}

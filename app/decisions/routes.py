@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
+from pydantic import ValidationError
 from starlette.responses import Response
 
 from app.advisor.snippets import snippets
@@ -16,7 +17,7 @@ from app.core.deps import AdvisorDep, SessionDep, TemplatesDep
 from app.core.errors import Conflict, Invalid, Problem
 from app.core.htmx import is_htmx, page_or_partial
 from app.decisions import service
-from app.decisions.forms import answers_from_form, text_field
+from app.decisions.forms import answers_from_form, scope_from_form, text_field
 from app.decisions.schemas import DecisionPatch
 from app.decisions.tickets import render_ticket_body
 
@@ -265,7 +266,7 @@ async def decision_details(
     templates: TemplatesDep,
     decision_id: int,
 ) -> Response:
-    """Change title, description, owner and status (a plain form post)."""
+    """Change title, description, owner, status and scope (a plain form post)."""
     form = await request.form()
     fields = {
         name: str(form.get(name, "")).strip()
@@ -278,14 +279,20 @@ async def decision_details(
         problems.append(Problem(("status",), fields["status"], "is not a status"))
     if not problems:
         try:
-            patch = DecisionPatch(
-                title=fields["title"],
-                description=fields["description"] or None,
-                owner=fields["owner"] or None,
-                status=fields["status"],
+            patch = DecisionPatch.model_validate(
+                {
+                    "title": fields["title"],
+                    "description": fields["description"] or None,
+                    "owner": fields["owner"] or None,
+                    "status": fields["status"],
+                    "scope": scope_from_form(form),
+                }
             )
-        except ValueError as exc:
-            problems.append(Problem(("details",), None, str(exc).splitlines()[0]))
+        except ValidationError as exc:
+            for err in exc.errors():
+                where = ".".join(str(part) for part in err["loc"])
+                message = f"{where}: {err['msg']} ({err.get('input')!r})"
+                problems.append(Problem((str(err["loc"][0]),), err.get("input"), message))
     if problems:
         view = service.get_decision(session=session, decision_id=decision_id)
         context = _detail_context(engine, view, {str(p.loc[0]): p.message for p in problems})

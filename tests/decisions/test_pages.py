@@ -220,3 +220,34 @@ def test_unknown_decision_page_is_a_404_page(client: TestClient) -> None:
     fragment = client.get("/decisions/4242/diff?before=1&after=2", headers=HTMX)
     assert fragment.status_code == 404
     assert "<html" not in fragment.text
+
+
+def test_scope_is_edited_on_the_page_and_refused_values_are_named(client: TestClient) -> None:
+    decision_id = start(client)
+    ok = client.post(
+        f"/decisions/{decision_id}/details",
+        data={
+            "title": "Lake",
+            "status": "draft",
+            "scope_accounts": "123456789012, 210987654321",
+            "scope_buckets": "payments-raw payments-curated",
+            "scope_tags": "data-class=restricted\nenv=prod",
+        },
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    scope = client.get(f"/api/decisions/{decision_id}").json()["scope"]
+    assert scope == {
+        "accounts": ["123456789012", "210987654321"],
+        "buckets": ["payments-raw", "payments-curated"],
+        "tags": {"data-class": "restricted", "env": "prod"},
+    }
+    bad = client.post(
+        f"/decisions/{decision_id}/details",
+        data={"title": "Lake", "status": "draft", "scope_accounts": "12345"},
+    )
+    assert bad.status_code == 422
+    assert "scope.accounts.0" in bad.text and "12345" in bad.text
+    assert (
+        client.get(f"/api/decisions/{decision_id}").json()["scope"]["accounts"][0] == "123456789012"
+    )
