@@ -209,9 +209,19 @@ async def decision_draft(
     answers, problems = answers_from_form(
         steps[max(1, min(step, len(steps))) - 1]["questions"], form
     )
-    if problems:
-        raise Invalid(problems)
     before = dict(view.decision.draft_answers)
+    if problems:
+        # Keep the panel in place (it is the swap target) and say what was refused.
+        panel = service.live_panel(engine=engine, before=before, after=before)
+        context = {
+            "ruleset": engine.ruleset,
+            "decision": view.decision,
+            "panel": panel,
+            "panel_errors": [p.message for p in problems],
+        }
+        return templates.TemplateResponse(
+            request, "decisions/partials/panel.html", context, status_code=422
+        )
     decision = service.save_draft_answers(
         session=session, engine=engine, decision_id=decision_id, answers=answers
     )

@@ -251,3 +251,14 @@ def test_scope_is_edited_on_the_page_and_refused_values_are_named(client: TestCl
     assert (
         client.get(f"/api/decisions/{decision_id}").json()["scope"]["accounts"][0] == "123456789012"
     )
+
+
+def test_a_refused_live_answer_keeps_the_panel_and_saves_nothing(client: TestClient) -> None:
+    decision_id = start(client)
+    response = client.post(
+        f"/decisions/{decision_id}/draft?step=3", data={"fips_validation": "level-9"}, headers=HTMX
+    )
+    assert response.status_code == 422
+    assert response.text.lstrip().startswith('<aside id="panel"')
+    assert "Not saved" in response.text and "level-9" in response.text
+    assert client.get(f"/api/decisions/{decision_id}").json()["draft_answers"] == {}
