@@ -317,7 +317,8 @@ if [ "$THROWAWAY" != 1 ]; then
             echo "ATREST_TEST_POSTGRES_URL=$ATREST_TEST_POSTGRES_URL"
             exit 0
         fi
-        die "ATREST_TEST_POSTGRES_URL is set to '$ATREST_TEST_POSTGRES_URL' but that server does not accept a passwordless connection; unset it to let this script provide a server"
+        shown=$(sed -E 's#://([^:/@]*):[^@/]*@#://\1:***@#' <<<"$ATREST_TEST_POSTGRES_URL")
+        die "ATREST_TEST_POSTGRES_URL is set to '$shown' but that server does not accept a passwordless connection; unset it to let this script provide a server"
     fi
     rc=0
     probe_port "$DEFAULT_PORT" || rc=$?

@@ -50,6 +50,8 @@ SCREENSHOT_DIR = Path(__file__).resolve().parents[1] / "test-artifacts" / "scree
 BROWSER_FIXTURES = frozenset({"browser", "page", "page_nojs"})
 SERVER_START_TIMEOUT_S = 15.0
 
+pytest_plugins = ("pytester",)  # tests/test_infrastructure.py runs pytest on this conftest
+
 
 @pytest.fixture(scope="session")
 def ruleset() -> RuleSet:

@@ -3,7 +3,6 @@ server answers, and Chromium drives it with and without JavaScript."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import urllib.request
 from collections.abc import Callable
@@ -152,16 +151,38 @@ def test_page_runs_scripts(page: Page) -> None:
     expect(page.locator("#ran")).to_have_text("yes")
 
 
-def test_asyncio_still_works_in_a_plain_test() -> None:
-    """A non-browser test can run an event loop even after the session's browser started."""
+BROWSER_FIRST = """
 
-    async def answer() -> int:
-        await asyncio.sleep(0)
-        return 42
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items):
+    result = yield
+    items.sort(key=lambda item: 0 if item.get_closest_marker("browser") else 1)
+    return result
+"""
 
-    assert asyncio.run(answer()) == 42
 
+def test_async_tests_run_even_after_a_browser_test(pytester: pytest.Pytester) -> None:
+    """Playwright marks its loop as running between sync calls; the conftest lifts that mark
+    for other tests, which matters when something (e.g. --failed-first) runs browsers first."""
+    conftest = Path(__file__).with_name("conftest.py").read_text()
+    pytester.makeconftest(conftest + BROWSER_FIRST)
+    pytester.makepyfile(
+        """
+        import asyncio
 
-@pytest.mark.anyio
-async def test_anyio_tests_still_run() -> None:
-    await asyncio.sleep(0)
+        import pytest
+
+        def test_browser(page):
+            page.set_content("<p>hello</p>")
+
+        def test_asyncio_run():
+            assert asyncio.run(asyncio.sleep(0, result=42)) == 42
+
+        @pytest.mark.anyio
+        async def test_anyio():
+            await asyncio.sleep(0)
+        """
+    )
+    result = pytester.runpytest_subprocess("-v", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*::test_browser PASSED*", "*::test_asyncio_run PASSED*"])
+    result.assert_outcomes(passed=3)
