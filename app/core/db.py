@@ -52,11 +52,15 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:
-    """SQLite enforces foreign keys (and so ON DELETE CASCADE) only when asked."""
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite enforces foreign keys (and so ON DELETE CASCADE) only when asked; WAL and a busy timeout let concurrent requests share the file."""
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Concurrent requests: readers do not wait for a writer (WAL), and a writer waits for
+        # another writer instead of failing at once with "database is locked".
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from app.advisor.evaluate import Engine
 from app.core.config import Settings
@@ -25,6 +26,11 @@ def get_templates(request: Request) -> Jinja2Templates:
     return templates
 
 
+async def get_form(request: Request) -> FormData:
+    """The request's form body, read on the event loop so that routes can stay `def`."""
+    return await request.form()
+
+
 def get_app_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
@@ -37,3 +43,4 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 AdvisorDep = Annotated[Engine, Depends(get_advisor)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+FormDep = Annotated[FormData, Depends(get_form)]

@@ -1,10 +1,15 @@
 """The pages: questionnaire wizard, decision page, history, tickets (thin routes).
 
+Routes are plain `def`: FastAPI runs them in its thread pool, so the blocking database work
+never holds the event loop (the form body is read by the async FormDep beforehand).
+
 Every HTMX endpoint also works as a plain form post answered with a redirect or a page.
 """
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -13,7 +18,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from app.advisor.snippets import snippets
-from app.core.deps import AdvisorDep, SessionDep, TemplatesDep
+from app.core.deps import AdvisorDep, FormDep, SessionDep, TemplatesDep
 from app.core.errors import Conflict, Invalid, Problem
 from app.core.htmx import is_htmx, page_or_partial
 from app.decisions import service
@@ -28,6 +33,12 @@ STATUSES = ["draft", "proposed", "approved", "superseded"]
 
 def _see_other(request: Request, name: str, fragment: str = "", **params: Any) -> RedirectResponse:
     return RedirectResponse(str(request.url_for(name, **params)) + fragment, status_code=303)
+
+
+@lru_cache(maxsize=512)
+def _snippets(option: str, configuration_json: str) -> dict[str, str]:
+    """Deploy snippets of a configuration, rendered once per distinct configuration."""
+    return snippets(option=option, configuration=json.loads(configuration_json))
 
 
 def _steps(engine: AdvisorDep) -> list[dict[str, Any]]:
@@ -94,11 +105,14 @@ def decision_new(request: Request, engine: AdvisorDep, templates: TemplatesDep) 
 
 
 @router.post("/decisions/new", name="decision_create")
-async def decision_create(
-    request: Request, session: SessionDep, engine: AdvisorDep, templates: TemplatesDep
+def decision_create(
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    engine: AdvisorDep,
+    templates: TemplatesDep,
 ) -> Response:
     """Create the draft and go to the first step of the questionnaire."""
-    form = await request.form()
     title, problem = text_field(form, "title", required=True)
     if problem is not None or title is None:
         errors = {"title": "Give the decision a title (up to 200 characters)."}
@@ -156,8 +170,9 @@ def decision_edit(
 
 
 @router.post("/decisions/{decision_id}/edit", name="decision_edit_post")
-async def decision_edit_post(
+def decision_edit_post(
     request: Request,
+    form: FormDep,
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
@@ -168,7 +183,6 @@ async def decision_edit_post(
     view = service.get_decision(session=session, decision_id=decision_id)
     steps = _steps(engine)
     step = max(1, min(step, len(steps)))
-    form = await request.form()
     answers, problems = answers_from_form(steps[step - 1]["questions"], form)
     before = dict(view.decision.draft_answers)
     if problems:
@@ -191,8 +205,9 @@ async def decision_edit_post(
 
 
 @router.post("/decisions/{decision_id}/draft", name="decision_draft")
-async def decision_draft(
+def decision_draft(
     request: Request,
+    form: FormDep,
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
@@ -205,7 +220,6 @@ async def decision_draft(
     """
     view = service.get_decision(session=session, decision_id=decision_id)
     steps = _steps(engine)
-    form = await request.form()
     answers, problems = answers_from_form(
         steps[max(1, min(step, len(steps))) - 1]["questions"], form
     )
@@ -244,7 +258,7 @@ def _detail_context(
         "result": result,
         "snippets": None
         if rec is None
-        else snippets(option=rec["option"], configuration=rec["configuration"]),
+        else _snippets(rec["option"], json.dumps(rec["configuration"], sort_keys=True)),
         "options": list(engine.ruleset.options.values()),
         "titles": {o.id: o.title for o in engine.ruleset.options.values()},
         "questions": engine.ruleset.questions,
@@ -269,15 +283,15 @@ def decision_detail(
 
 
 @router.post("/decisions/{decision_id}/details", name="decision_details")
-async def decision_details(
+def decision_details(
     request: Request,
+    form: FormDep,
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
     decision_id: int,
 ) -> Response:
     """Change title, description, owner, status and scope (a plain form post)."""
-    form = await request.form()
     fields = {
         name: str(form.get(name, "")).strip()
         for name in ("title", "description", "owner", "status")
@@ -391,15 +405,15 @@ def decision_reevaluate_save(
 
 
 @router.post("/decisions/{decision_id}/tickets", name="ticket_add")
-async def ticket_add(
+def ticket_add(
     request: Request,
+    form: FormDep,
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
     decision_id: int,
 ) -> Response:
     """Link a ticket URL (HTMX: the tickets fragment; otherwise back to the page)."""
-    form = await request.form()
     url = str(form.get("url", "")).strip()
     error = None
     try:
