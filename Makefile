@@ -45,9 +45,11 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
 
-## bench: the benchmarks under bench/ (figures printed)
+## bench: the benchmarks under bench/ (figures printed); bench/web.py needs wrk (apt-get install wrk)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/advisor.py
+	command -v wrk >/dev/null || apt-get install -y -q wrk
+	$(BIN)/python bench/web.py
 
 ## check: verify the rule set (atrest rules check)
 check: $(VENV)/.installed
