@@ -15,6 +15,7 @@ from app.core.errors import DomainError, Invalid
 from app.core.htmx import is_htmx
 from app.core.templating import make_templates
 from app.decisions import api as decisions_api
+from app.decisions import questionnaire
 from app.decisions import routes as decisions_pages
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = make_sessionmaker(app.state.db)
     app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.include_router(questionnaire.router)  # before /decisions/{id}: it owns /decisions/new
     app.include_router(decisions_pages.router)
     app.include_router(decisions_api.router)
 

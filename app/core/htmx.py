@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 HTMX_VERSION = "4.0.1"
 """The vendored htmx.org release, served as static/js/htmx-<version>.min.js."""
@@ -29,3 +29,8 @@ def page_or_partial(
     """Render the partial for HTMX requests and the full page (which includes it) otherwise."""
     name = partial if is_htmx(request) else page
     return templates.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def see_other(request: Request, name: str, fragment: str = "", **params: Any) -> RedirectResponse:
+    """A 303 redirect to a named route (after a form post), with an optional query or anchor."""
+    return RedirectResponse(str(request.url_for(name, **params)) + fragment, status_code=303)

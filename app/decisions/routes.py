@@ -1,4 +1,4 @@
-"""The pages: questionnaire wizard, decision page, history, tickets (thin routes).
+"""The pages: decision list, decision page, history, tickets (thin routes).
 
 Routes are plain `def`: FastAPI runs them in its thread pool, so the blocking database work
 never holds the event loop (the form body is read by the async FormDep beforehand).
@@ -13,40 +13,27 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import PlainTextResponse, RedirectResponse
+from fastapi.responses import PlainTextResponse
 from pydantic import ValidationError
 from starlette.responses import Response
 
 from app.advisor.snippets import snippets
 from app.core.deps import AdvisorDep, FormDep, SessionDep, TemplatesDep
 from app.core.errors import Conflict, Invalid, Problem
-from app.core.htmx import is_htmx, page_or_partial
+from app.core.htmx import is_htmx, page_or_partial, see_other
 from app.decisions import service
-from app.decisions.forms import answers_from_form, scope_from_form, text_field
+from app.decisions.forms import scope_from_form
+from app.decisions.models import STATUSES
 from app.decisions.schemas import DecisionPatch
 from app.decisions.tickets import render_ticket_body
 
 router = APIRouter(include_in_schema=False)
-
-STATUSES = ["draft", "proposed", "approved", "superseded"]
-
-
-def _see_other(request: Request, name: str, fragment: str = "", **params: Any) -> RedirectResponse:
-    return RedirectResponse(str(request.url_for(name, **params)) + fragment, status_code=303)
 
 
 @lru_cache(maxsize=512)
 def _snippets(option: str, configuration_json: str) -> dict[str, str]:
     """Deploy snippets of a configuration, rendered once per distinct configuration."""
     return snippets(option=option, configuration=json.loads(configuration_json))
-
-
-def _steps(engine: AdvisorDep) -> list[dict[str, Any]]:
-    rs = engine.ruleset
-    return [
-        {"step": step, "questions": [q for q in rs.questions.values() if q.step == step.id]}
-        for step in rs.steps.values()
-    ]
 
 
 @router.get("/", name="home")
@@ -96,156 +83,6 @@ def decisions_list(
     )
 
 
-@router.get("/decisions/new", name="decision_new")
-def decision_new(request: Request, engine: AdvisorDep, templates: TemplatesDep) -> Response:
-    """Start a decision: give it a title, then answer the questionnaire."""
-    return templates.TemplateResponse(
-        request, "decisions/new.html", {"ruleset": engine.ruleset, "values": {}, "errors": {}}
-    )
-
-
-@router.post("/decisions/new", name="decision_create")
-def decision_create(
-    request: Request,
-    form: FormDep,
-    session: SessionDep,
-    engine: AdvisorDep,
-    templates: TemplatesDep,
-) -> Response:
-    """Create the draft and go to the first step of the questionnaire."""
-    title, problem = text_field(form, "title", required=True)
-    if problem is not None or title is None:
-        errors = {"title": "Give the decision a title (up to 200 characters)."}
-        return templates.TemplateResponse(
-            request,
-            "decisions/new.html",
-            {
-                "ruleset": engine.ruleset,
-                "values": {"title": form.get("title", "")},
-                "errors": errors,
-            },
-            status_code=422,
-        )
-    decision = service.start_draft(session=session, title=title)
-    return _see_other(request, "decision_edit", "?step=1", decision_id=decision.id)
-
-
-def _wizard_context(
-    engine: AdvisorDep,
-    view: service.DecisionView,
-    step_no: int,
-    answers: dict[str, Any],
-    errors: dict[str, str],
-    panel: service.LivePanel,
-) -> dict[str, Any]:
-    steps = _steps(engine)
-    step_no = max(1, min(step_no, len(steps)))
-    return {
-        "ruleset": engine.ruleset,
-        "decision": view.decision,
-        "steps": steps,
-        "step_no": step_no,
-        "current": steps[step_no - 1],
-        "answers": answers,
-        "errors": errors,
-        "panel": panel,
-    }
-
-
-@router.get("/decisions/{decision_id}/edit", name="decision_edit")
-def decision_edit(
-    request: Request,
-    session: SessionDep,
-    engine: AdvisorDep,
-    templates: TemplatesDep,
-    decision_id: int,
-    step: Annotated[int, Query(ge=1, le=50)] = 1,
-) -> Response:
-    """One step of the questionnaire, with the live panel."""
-    view = service.get_decision(session=session, decision_id=decision_id)
-    answers = dict(view.decision.draft_answers)
-    panel = service.live_panel(engine=engine, before=answers, after=answers)
-    context = _wizard_context(engine, view, step, answers, {}, panel)
-    return templates.TemplateResponse(request, "decisions/edit.html", context)
-
-
-@router.post("/decisions/{decision_id}/edit", name="decision_edit_post")
-def decision_edit_post(
-    request: Request,
-    form: FormDep,
-    session: SessionDep,
-    engine: AdvisorDep,
-    templates: TemplatesDep,
-    decision_id: int,
-    step: Annotated[int, Query(ge=1, le=50)] = 1,
-) -> Response:
-    """Save a step's answers to the draft; go back, forward, or save the version."""
-    view = service.get_decision(session=session, decision_id=decision_id)
-    steps = _steps(engine)
-    step = max(1, min(step, len(steps)))
-    answers, problems = answers_from_form(steps[step - 1]["questions"], form)
-    before = dict(view.decision.draft_answers)
-    if problems:
-        errors = {str(p.loc[0]): p.message for p in problems}
-        merged = {**before, **answers}
-        panel = service.live_panel(engine=engine, before=before, after=before)
-        context = _wizard_context(engine, view, step, merged, errors, panel)
-        return templates.TemplateResponse(request, "decisions/edit.html", context, status_code=422)
-    decision = service.save_draft_answers(
-        session=session, engine=engine, decision_id=decision_id, answers=answers
-    )
-    nav = form.get("nav", "next")
-    if nav == "finish" or (nav == "next" and step >= len(steps)):
-        service.save_answers(
-            session=session, engine=engine, decision_id=decision_id, answers=decision.draft_answers
-        )
-        return _see_other(request, "decision_detail", decision_id=decision_id)
-    target = step - 1 if nav == "back" else step + 1
-    return _see_other(request, "decision_edit", f"?step={max(1, target)}", decision_id=decision_id)
-
-
-@router.post("/decisions/{decision_id}/draft", name="decision_draft")
-def decision_draft(
-    request: Request,
-    form: FormDep,
-    session: SessionDep,
-    engine: AdvisorDep,
-    templates: TemplatesDep,
-    decision_id: int,
-    step: Annotated[int, Query(ge=1, le=50)] = 1,
-) -> Response:
-    """HTMX: save the step's answers as they change and return the live panel.
-
-    Without JavaScript the same form posts to decision_edit_post instead.
-    """
-    view = service.get_decision(session=session, decision_id=decision_id)
-    steps = _steps(engine)
-    answers, problems = answers_from_form(
-        steps[max(1, min(step, len(steps))) - 1]["questions"], form
-    )
-    before = dict(view.decision.draft_answers)
-    if problems:
-        # Keep the panel in place (it is the swap target) and say what was refused.
-        panel = service.live_panel(engine=engine, before=before, after=before)
-        context = {
-            "ruleset": engine.ruleset,
-            "decision": view.decision,
-            "panel": panel,
-            "panel_errors": [p.message for p in problems],
-        }
-        return templates.TemplateResponse(
-            request, "decisions/partials/panel.html", context, status_code=422
-        )
-    decision = service.save_draft_answers(
-        session=session, engine=engine, decision_id=decision_id, answers=answers
-    )
-    panel = service.live_panel(engine=engine, before=before, after=decision.draft_answers)
-    context = {"ruleset": engine.ruleset, "decision": decision, "panel": panel}
-    if not is_htmx(request):
-        return _see_other(request, "decision_edit", f"?step={step}", decision_id=decision_id)
-    return templates.TemplateResponse(request, "decisions/partials/panel.html", context)
-
-
 def _detail_context(
     engine: AdvisorDep, view: service.DecisionView, errors: dict[str, str] | None = None
 ) -> dict[str, Any]:
@@ -267,6 +104,26 @@ def _detail_context(
     }
 
 
+def _detail_page(
+    request: Request,
+    session: SessionDep,
+    engine: AdvisorDep,
+    templates: TemplatesDep,
+    view: service.DecisionView,
+    *,
+    errors: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The decision page, with inline errors when a form on it was refused."""
+    context = _detail_context(engine, view, errors)
+    context["versions"] = service.list_versions(session=session, decision_id=view.decision.id)
+    context.update(extra or {})
+    return templates.TemplateResponse(
+        request, "decisions/detail.html", context, status_code=status_code
+    )
+
+
 @router.get("/decisions/{decision_id}", name="decision_detail")
 def decision_detail(
     request: Request,
@@ -277,9 +134,7 @@ def decision_detail(
 ) -> Response:
     """The decision: recommendation, configuration, reasons, facts, history and tickets."""
     view = service.get_decision(session=session, decision_id=decision_id)
-    context = _detail_context(engine, view)
-    context["versions"] = service.list_versions(session=session, decision_id=decision_id)
-    return templates.TemplateResponse(request, "decisions/detail.html", context)
+    return _detail_page(request, session, engine, templates, view)
 
 
 @router.post("/decisions/{decision_id}/details", name="decision_details")
@@ -319,13 +174,12 @@ def decision_details(
                 problems.append(Problem((str(err["loc"][0]),), err.get("input"), message))
     if problems:
         view = service.get_decision(session=session, decision_id=decision_id)
-        context = _detail_context(engine, view, {str(p.loc[0]): p.message for p in problems})
-        context["versions"] = service.list_versions(session=session, decision_id=decision_id)
-        return templates.TemplateResponse(
-            request, "decisions/detail.html", context, status_code=422
+        errors = {str(p.loc[0]): p.message for p in problems}
+        return _detail_page(
+            request, session, engine, templates, view, errors=errors, status_code=422
         )
     service.update_decision(session=session, engine=engine, decision_id=decision_id, data=patch)
-    return _see_other(request, "decision_detail", decision_id=decision_id)
+    return see_other(request, "decision_detail", decision_id=decision_id)
 
 
 @router.get("/decisions/{decision_id}/diff", name="decision_diff")
@@ -401,7 +255,7 @@ def decision_reevaluate_save(
         answers=answers,
         note=f"re-evaluated under rule set {engine.ruleset.version}",
     )
-    return _see_other(request, "decision_detail", decision_id=decision_id)
+    return see_other(request, "decision_detail", decision_id=decision_id)
 
 
 @router.post("/decisions/{decision_id}/tickets", name="ticket_add")
@@ -424,7 +278,7 @@ def ticket_add(
         error = exc.message
     view = service.get_decision(session=session, decision_id=decision_id)
     if error is None and not is_htmx(request):
-        return _see_other(request, "decision_detail", "#tickets", decision_id=decision_id)
+        return see_other(request, "decision_detail", "#tickets", decision_id=decision_id)
     context = {
         "ruleset": engine.ruleset,
         "decision": view.decision,
@@ -435,10 +289,7 @@ def ticket_add(
         return templates.TemplateResponse(
             request, "decisions/partials/tickets.html", context, status_code=422 if error else 200
         )
-    full = _detail_context(engine, view)
-    full.update(context)
-    full["versions"] = service.list_versions(session=session, decision_id=decision_id)
-    return templates.TemplateResponse(request, "decisions/detail.html", full, status_code=422)
+    return _detail_page(request, session, engine, templates, view, extra=context, status_code=422)
 
 
 @router.post("/decisions/{decision_id}/tickets/{link_id}/delete", name="ticket_remove")
@@ -453,7 +304,7 @@ def ticket_remove(
     """Unlink a ticket."""
     service.remove_ticket(session=session, decision_id=decision_id, link_id=link_id)
     if not is_htmx(request):
-        return _see_other(request, "decision_detail", "#tickets", decision_id=decision_id)
+        return see_other(request, "decision_detail", "#tickets", decision_id=decision_id)
     view = service.get_decision(session=session, decision_id=decision_id)
     context = {
         "ruleset": engine.ruleset,
