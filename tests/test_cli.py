@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from app.advisor.loader import default_rules_dir
+from tests.support import CONTRACT_KEYS, run_atrest
 
-ATREST = Path(sys.executable).with_name("atrest")
-COMMAND = [str(ATREST)] if ATREST.exists() else [sys.executable, "-m", "app.cli"]
-CONTRACT_KEYS = [
-    "ruleset",
-    "answers",
-    "recommendation",
-    "ranking",
-    "excluded",
-    "conflicts",
-    "warnings",
-    "facts",
-]
-
-
-def atrest(
-    *args: str, cwd: Path, stdin: str = "", env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the console script in `cwd` with a clean ATREST_* environment."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("ATREST_")}
-    return subprocess.run(
-        [*COMMAND, *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**base, **(env or {})},
-        timeout=60,
-        check=False,
-    )
+atrest = run_atrest
 
 
 def write(path: Path, text: str) -> str:

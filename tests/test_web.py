@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -12,9 +9,7 @@ from fastapi.testclient import TestClient
 from app.core.config import Settings
 from app.core.db import upgrade_database
 from app.main import create_app
-
-ATREST = Path(sys.executable).with_name("atrest")
-COMMAND = [str(ATREST)] if ATREST.exists() else [sys.executable, "-m", "app.cli"]
+from tests.support import run_atrest
 
 
 def client(tmp_path: Path) -> TestClient:
@@ -45,10 +40,11 @@ def test_migrations_run_against_a_fresh_sqlite_file(tmp_path: Path) -> None:
 
 
 def test_serve_refuses_a_bad_setting_with_exit_2_naming_it(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATREST_")}
-    env["ATREST_DATABASE_URL"] = "mysql://root@localhost/atrest"
-    proc = subprocess.run(
-        [*COMMAND, "serve"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    proc = run_atrest(
+        "serve",
+        cwd=tmp_path,
+        env={"ATREST_DATABASE_URL": "mysql://root@localhost/atrest"},
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "ATREST_DATABASE_URL" in proc.stderr

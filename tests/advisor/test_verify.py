@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +18,8 @@ from app.advisor.evaluate import Engine
 from app.advisor.loader import load_ruleset
 from app.advisor.schema import Condition
 from app.advisor.verify import verify
+from tests.support import run_atrest
 
-ATREST = Path(sys.executable).with_name("atrest")
-COMMAND = [str(ATREST)] if ATREST.exists() else [sys.executable, "-m", "app.cli"]
 PROPERTY_NAMES = [
     "outcome",
     "monotonicity",
@@ -234,16 +230,7 @@ def test_conflicts_found_by_the_check_are_smallest(tmp_path: Path) -> None:
     assert "conflicts that are each a smallest set of questions (1)" in outcome.detail
 
 
-def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("ATREST_")}
-    return subprocess.run(
-        [*COMMAND, *args],
-        capture_output=True,
-        text=True,
-        env={**base, **(env or {})},
-        timeout=600,
-        check=False,
-    )
+_run = run_atrest
 
 
 def test_rules_check_exits_1_with_a_counterexample_for_a_broken_rule_set(tmp_path: Path) -> None:

@@ -7,16 +7,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-CONTRACT_KEYS = [
-    "ruleset",
-    "answers",
-    "recommendation",
-    "ranking",
-    "excluded",
-    "conflicts",
-    "warnings",
-    "facts",
-]
+from tests.support import CONTRACT_KEYS
+
 JIRA = "https://acme.atlassian.net/browse/SEC-123"
 
 
