@@ -13,6 +13,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
 from app.core.errors import DomainError, Invalid
 from app.core.htmx import is_htmx
+from app.core.pagecache import PageCache
 from app.core.templating import make_templates
 from app.decisions import api as decisions_api
 from app.decisions import questionnaire
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = make_engine(settings)
     app.state.sessions = make_sessionmaker(app.state.db)
     app.state.templates = make_templates()
+    app.state.page_cache = PageCache()
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(questionnaire.router)  # before /decisions/{id}: it owns /decisions/new
     app.include_router(decisions_pages.router)

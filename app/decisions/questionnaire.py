@@ -149,18 +149,16 @@ def decision_draft(
 
     Without JavaScript the same form posts to decision_edit_post instead.
     """
-    view = service.get_decision(session=session, decision_id=decision_id)
+    before = service.draft_answers(session=session, decision_id=decision_id)
     steps = _steps(engine)
     answers, problems = answers_from_form(
         steps[max(1, min(step, len(steps))) - 1]["questions"], form
     )
-    before = dict(view.decision.draft_answers)
     if problems:
         # Keep the panel in place (it is the swap target) and say what was refused.
         panel = service.live_panel(engine=engine, before=before, after=before)
         context = {
             "ruleset": engine.ruleset,
-            "decision": view.decision,
             "panel": panel,
             "panel_errors": [p.message for p in problems],
         }
@@ -171,7 +169,7 @@ def decision_draft(
         session=session, engine=engine, decision_id=decision_id, answers=answers
     )
     panel = service.live_panel(engine=engine, before=before, after=decision.draft_answers)
-    context = {"ruleset": engine.ruleset, "decision": decision, "panel": panel}
+    context = {"ruleset": engine.ruleset, "panel": panel}
     if not is_htmx(request):
         return see_other(request, "decision_edit", f"?step={step}", decision_id=decision_id)
     return templates.TemplateResponse(request, "decisions/partials/panel.html", context)

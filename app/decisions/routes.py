@@ -21,6 +21,7 @@ from app.advisor.snippets import snippets
 from app.core.deps import AdvisorDep, FormDep, SessionDep, TemplatesDep
 from app.core.errors import Conflict, Invalid, Problem
 from app.core.htmx import is_htmx, page_or_partial, see_other
+from app.core.pagecache import PageCache
 from app.decisions import service
 from app.decisions.forms import scope_from_form
 from app.decisions.models import STATUSES
@@ -132,9 +133,24 @@ def decision_detail(
     templates: TemplatesDep,
     decision_id: int,
 ) -> Response:
-    """The decision: recommendation, configuration, reasons, facts, history and tickets."""
-    view = service.get_decision(session=session, decision_id=decision_id)
-    return _detail_page(request, session, engine, templates, view)
+    """The decision: recommendation, configuration, reasons, facts, history and tickets.
+
+    The page is rendered once per stored state of the decision (its updated_at and version)
+    and rule set; any change to the decision gives a new key.
+    """
+    cache: PageCache = request.app.state.page_cache
+    key = (
+        str(request.base_url),
+        decision_id,
+        *service.revision(session=session, decision_id=decision_id),
+        engine.ruleset.sha256,
+    )
+    body = cache.get(key)
+    if body is None:
+        view = service.get_decision(session=session, decision_id=decision_id)
+        body = bytes(_detail_page(request, session, engine, templates, view).body)
+        cache.put(key, body)
+    return Response(body, media_type="text/html; charset=utf-8")
 
 
 @router.post("/decisions/{decision_id}/details", name="decision_details")

@@ -17,7 +17,7 @@ from app.advisor.answers import AnswerError
 from app.advisor.evaluate import Engine, Result
 from app.core.errors import Conflict, Invalid, NotFound, Problem
 from app.decisions.diff import OutcomeDiff, diff_outcomes
-from app.decisions.models import Decision, DecisionVersion, TicketLink
+from app.decisions.models import Decision, DecisionVersion, TicketLink, utcnow
 from app.decisions.schemas import DecisionCreate, DecisionPatch
 from app.decisions.tickets import TicketURLError, parse_ticket_url
 
@@ -46,10 +46,11 @@ def check_partial_answers(*, engine: Engine, answers: dict[str, Any]) -> dict[st
     return answers
 
 
-def _load(session: Session, decision_id: int) -> Decision:
-    decision = session.scalar(
-        select(Decision).where(Decision.id == decision_id).options(selectinload(Decision.tickets))
-    )
+def _load(session: Session, decision_id: int, *, tickets: bool = True) -> Decision:
+    query = select(Decision).where(Decision.id == decision_id)
+    if tickets:
+        query = query.options(selectinload(Decision.tickets))
+    decision = session.scalar(query)
     if decision is None:
         raise NotFound(f"decision {decision_id} does not exist")
     return decision
@@ -128,12 +129,20 @@ def save_draft_answers(
     *, session: Session, engine: Engine, decision_id: int, answers: dict[str, Any]
 ) -> Decision:
     """Merge a step's answers into the draft (validated; no version is cut)."""
-    decision = _load(session, decision_id)
+    decision = _load(session, decision_id, tickets=False)
     merged = {**decision.draft_answers, **answers}
     check_partial_answers(engine=engine, answers=merged)
     decision.draft_answers = merged
     session.flush()
     return decision
+
+
+def draft_answers(*, session: Session, decision_id: int) -> dict[str, Any]:
+    """The answers the questionnaire has saved so far."""
+    answers = session.scalar(select(Decision.draft_answers).where(Decision.id == decision_id))
+    if answers is None:
+        raise NotFound(f"decision {decision_id} does not exist")
+    return dict(answers)
 
 
 def save_answers(
@@ -269,6 +278,16 @@ def reevaluate(*, session: Session, engine: Engine, decision_id: int) -> Reevalu
     return Reevaluation(view.current, result, diff_outcomes(view.current.result, result.data))
 
 
+def revision(*, session: Session, decision_id: int) -> tuple[Any, ...]:
+    """What identifies the stored state of a decision: changes whenever anything on it does."""
+    row = session.execute(
+        select(Decision.updated_at, Decision.current_version).where(Decision.id == decision_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"decision {decision_id} does not exist")
+    return (row.updated_at.isoformat(), row.current_version)
+
+
 def add_ticket(*, session: Session, decision_id: int, url: str) -> TicketLink:
     """Link a ticket URL to a decision, recognising its system and key."""
     decision = _load(session, decision_id)
@@ -281,6 +300,7 @@ def add_ticket(*, session: Session, decision_id: int, url: str) -> TicketLink:
     link = TicketLink(decision_id=decision.id, url=ref.url, system=ref.system, key=ref.key)
     session.add(link)
     decision.tickets.append(link)
+    decision.updated_at = utcnow()
     session.flush()
     return link
 
@@ -293,6 +313,9 @@ def remove_ticket(*, session: Session, decision_id: int, link_id: int) -> None:
     if link is None:
         raise NotFound(f"decision {decision_id} has no ticket link {link_id}")
     session.delete(link)
+    decision = session.get(Decision, decision_id)
+    if decision is not None:
+        decision.updated_at = utcnow()
     session.flush()
 
 

@@ -262,3 +262,21 @@ def test_a_refused_live_answer_keeps_the_panel_and_saves_nothing(client: TestCli
     assert response.text.lstrip().startswith('<aside id="panel"')
     assert "Not saved" in response.text and "level-9" in response.text
     assert client.get(f"/api/decisions/{decision_id}").json()["draft_answers"] == {}
+
+
+def test_the_decision_page_shows_each_change_at_once(client: TestClient) -> None:
+    """The page is cached per stored state: every kind of change must show on the next view."""
+    decision_id = start(client)
+    finish(client, decision_id, audit_key_usage="true")
+    url = f"/decisions/{decision_id}"
+    assert "No ticket linked yet" in client.get(url).text
+    client.post(f"{url}/tickets", data={"url": JIRA})
+    assert "SEC-123" in client.get(url).text
+    link_id = client.get(f"/api/decisions/{decision_id}").json()["tickets"][0]["id"]
+    client.post(f"{url}/tickets/{link_id}/delete")
+    assert "No ticket linked yet" in client.get(url).text
+    client.post(f"{url}/details", data={"title": "Renamed lake", "status": "approved"})
+    page = client.get(url).text
+    assert "Renamed lake" in page and "status-approved" in page
+    client.patch(f"/api/decisions/{decision_id}", json={"answers": {"dedicated_hsm": True}})
+    assert "Recommendation: SSE-KMS with a key in a CloudHSM key store" in client.get(url).text
