@@ -32,7 +32,10 @@ class Base(DeclarativeBase):
 
 def make_engine(settings: Settings) -> Engine:
     """A SQLAlchemy engine for the configured database."""
-    return create_engine(settings.database_url, pool_pre_ping=True)
+    # A liveness ping on every checkout costs a round trip per request: worth it against a
+    # server that may restart (PostgreSQL), pointless for a local SQLite file.
+    is_sqlite = settings.database_url.startswith("sqlite")
+    return create_engine(settings.database_url, pool_pre_ping=not is_sqlite)
 
 
 def upgrade_database(settings: Settings) -> None:
