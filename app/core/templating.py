@@ -17,6 +17,8 @@ def make_templates() -> Jinja2Templates:
     """Templates from templates/, with autoescaping on and the app's filters."""
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env
+    # Templates ship with the code: no stat() of every template file on every render.
+    env.auto_reload = False
     env.globals["htmx_version"] = HTMX_VERSION
     env.filters["tojson_pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
     env.filters["answer"] = show_answer
