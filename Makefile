@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 # Extra pytest arguments, e.g. make test PYTEST_ARGS='-k postgresql -x'
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench check postgres-stop clean
+.PHONY: venv run test lint bench check postgres-stop clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "atrest needs Python >= 3.11 (set PYTHON=python3.11)")'
@@ -23,6 +23,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@ $(VENV)/.installed
+
+## venv: only create .venv with atrest installed (make run and make test do this themselves)
+venv: $(VENV)/.installed
 
 ## run: start the web app on http://127.0.0.1:8000 (migrations applied first)
 run: $(VENV)/.installed
