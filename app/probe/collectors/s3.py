@@ -1,0 +1,178 @@
+"""S3: bucket listing with Regions, default encryption, bucket policy, sampled objects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from botocore.client import BaseClient
+
+from app.probe.models import (
+    BucketEncryption,
+    EncryptionRule,
+    ObjectFacts,
+    PolicyFacts,
+    Problem,
+)
+from app.probe.session import Absent, call, fetch, paginate
+
+IAM_ACTIONS: tuple[str, ...] = (
+    "s3:ListAllMyBuckets",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetBucketPolicy",
+    "s3:ListBucket",
+    "s3:GetObject",
+)
+LIST_PAGE_SIZE = 10_000  # MaxBuckets allows 1..10,000; fewer round trips for large accounts
+# The S3 Encryption Client's envelope metadata (v2, and v1's key), without "x-amz-meta-".
+ENVELOPE_KEYS = ("x-amz-key-v2", "x-amz-key")
+ENVELOPE_ALGORITHM_KEY = "x-amz-cek-alg"
+# S3's default for a bucket without an explicit configuration (since January 2023).
+IMPLIED_DEFAULT_RULE = EncryptionRule(sse_algorithm="AES256", bucket_key_enabled=False)
+
+
+class ListingFailed(RuntimeError):
+    """The bucket listing itself could not be read; `problem` says why."""
+
+    def __init__(self, problem: Problem) -> None:
+        """Keep the Problem for the caller."""
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def list_buckets(
+    client: BaseClient, *, page_size: int = LIST_PAGE_SIZE
+) -> Iterator[tuple[str, str | None]]:
+    """Yield (bucket name, Region) for every bucket the credentials can list.
+
+    Uses the paginated ListBuckets, whose BucketRegion spares a per-bucket region lookup.
+
+    Args:
+        client: An S3 client from make_client.
+        page_size: MaxBuckets per page.
+
+    Yields:
+        (name, BucketRegion); the Region is None where the endpoint does not return it.
+
+    Raises:
+        ListingFailed: a page could not be read (AccessDenied, endpoint fault); buckets already
+            yielded stay valid.
+    """
+    for page in paginate(client, "list_buckets", PaginationConfig={"PageSize": page_size}):
+        if isinstance(page, Problem):
+            raise ListingFailed(page)
+        for bucket in page.get("Buckets", []):
+            yield str(bucket["Name"]), bucket.get("BucketRegion")
+
+
+def _rule(raw: dict[str, Any]) -> EncryptionRule:
+    """One EncryptionRule from a raw ServerSideEncryptionConfiguration rule."""
+    default = raw.get("ApplyServerSideEncryptionByDefault", {})
+    blocked = raw.get("BlockedEncryptionTypes")
+    return EncryptionRule(
+        sse_algorithm=str(default.get("SSEAlgorithm", "")),
+        kms_master_key_id=default.get("KMSMasterKeyID"),
+        bucket_key_enabled=raw.get("BucketKeyEnabled"),
+        # A dict holding a list: {"EncryptionType": ["SSE-C"]}.
+        blocked_encryption_types=(
+            [str(t) for t in blocked.get("EncryptionType", [])] if blocked is not None else None
+        ),
+    )
+
+
+def bucket_encryption(client: BaseClient, bucket: str) -> BucketEncryption | Problem:
+    """Every rule of the bucket's default encryption.
+
+    Args:
+        client: An S3 client from make_client.
+        bucket: The bucket name.
+
+    Returns:
+        The rules (explicit=True); the implied SSE-S3 rule with explicit=False when S3 has no
+        explicit configuration; or a Problem.
+    """
+    response = call(client, "get_bucket_encryption", Bucket=bucket)
+    if isinstance(response, Absent):
+        return BucketEncryption(rules=[IMPLIED_DEFAULT_RULE], explicit=False)
+    if isinstance(response, Problem):
+        return response
+    raw_rules = response.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+    return BucketEncryption(rules=[_rule(raw) for raw in raw_rules], explicit=True)
+
+
+def bucket_policy(client: BaseClient, bucket: str) -> PolicyFacts | Problem:
+    """The bucket policy document, parsed.
+
+    Args:
+        client: An S3 client from make_client.
+        bucket: The bucket name.
+
+    Returns:
+        PolicyFacts (policy None when the bucket has none), or a Problem (also for a policy
+        that is not valid JSON, which S3 should never return).
+    """
+    response = call(client, "get_bucket_policy", Bucket=bucket)
+    if isinstance(response, Absent):
+        return PolicyFacts(policy=None)
+    if isinstance(response, Problem):
+        return response
+    text = str(response.get("Policy", ""))
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        return Problem(status="error", code="InvalidPolicyJson", message=str(error))
+    if not isinstance(document, dict):
+        return Problem(status="error", code="InvalidPolicyJson", message="not a JSON object")
+    return PolicyFacts(policy=document)
+
+
+def _object(key: str, head: dict[str, Any]) -> ObjectFacts:
+    """ObjectFacts from a HeadObject response."""
+    metadata = {str(k).lower(): v for k, v in head.get("Metadata", {}).items()}
+    envelope = ENVELOPE_ALGORITHM_KEY in metadata or any(k in metadata for k in ENVELOPE_KEYS)
+    return ObjectFacts(
+        key=key,
+        server_side_encryption=head.get("ServerSideEncryption"),
+        sse_kms_key_id=head.get("SSEKMSKeyId"),
+        sse_customer_algorithm=head.get("SSECustomerAlgorithm"),
+        bucket_key_enabled=head.get("BucketKeyEnabled"),
+        client_side_envelope=envelope,
+    )
+
+
+def sample_objects(client: BaseClient, bucket: str, n: int) -> list[ObjectFacts] | Problem:
+    """HeadObject on up to `n` objects of the bucket (the first keys ListObjectsV2 returns).
+
+    An object that disappeared between listing and HeadObject is skipped. A 400 answer to
+    HeadObject is what S3 returns for an SSE-C object read without its key, so it is recorded
+    as SSE-C (inferred).
+
+    Args:
+        client: An S3 client from make_client.
+        bucket: The bucket name.
+        n: How many objects at most; 0 samples nothing.
+
+    Returns:
+        The sampled objects, or the first Problem (e.g. s3:ListBucket or s3:GetObject denied).
+    """
+    if n <= 0:
+        return []
+    listing = fetch(client, "list_objects_v2", Bucket=bucket, MaxKeys=n)
+    if isinstance(listing, Problem):
+        return listing
+    sampled: list[ObjectFacts] = []
+    for entry in listing.get("Contents", [])[:n]:
+        key = str(entry["Key"])
+        head = fetch(client, "head_object", Bucket=bucket, Key=key)
+        if isinstance(head, Problem):
+            if head.code in ("404", "NoSuchKey", "NotFound"):
+                continue
+            if head.code in ("400", "BadRequest"):
+                sampled.append(
+                    ObjectFacts(key=key, sse_customer_algorithm="AES256", sse_c_inferred=True)
+                )
+                continue
+            return head
+        sampled.append(_object(key, head))
+    return sampled

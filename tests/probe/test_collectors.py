@@ -1,0 +1,569 @@
+"""Collectors against a real moto server, and botocore Stubber where moto cannot represent AWS.
+
+Setup uses plain boto3 clients (`setup_client`); the code under test only ever gets guarded
+clients from make_client.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from app.probe.collectors import all_iam_actions, cloudtrail, kms, s3, sts
+from app.probe.models import BucketEncryption, KeyFacts, PolicyFacts, Problem, TrailFacts
+from app.probe.session import make_client, make_session
+from tests.probe.conftest import REGION
+
+ACCOUNT = "123456789012"
+OTHER_ACCOUNT = "999999999999"
+NOWHERE = "http://127.0.0.1:9"  # stubbed clients never send; if one did, nothing listens here
+
+
+def probe_client(endpoint: str, service: str, region: str = REGION) -> Any:
+    session = make_session(profile=None, region=region)
+    return make_client(session, service, endpoint_url=endpoint, region=region)
+
+
+@contextmanager
+def stubbed(service: str) -> Iterator[tuple[Any, Stubber]]:
+    """A guarded client whose answers come from a Stubber; every queued answer must be used."""
+    client = probe_client(NOWHERE, service)
+    with Stubber(client) as stub:
+        yield client, stub
+        stub.assert_no_pending_responses()
+
+
+def count_calls(client: Any, operation: str) -> list[str]:
+    calls: list[str] = []
+    client.meta.events.register(
+        f"before-call.*.{operation}", lambda **_: calls.append(operation), unique_id=operation
+    )
+    return calls
+
+
+def make_bucket(setup_client: Callable[..., Any], name: str, region: str = REGION) -> None:
+    client = setup_client("s3", region)
+    if region == "us-east-1":
+        client.create_bucket(Bucket=name)
+    else:
+        client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+
+
+def put_encryption(
+    setup_client: Callable[..., Any], bucket: str, default: dict[str, str], bucket_key: bool
+) -> None:
+    setup_client("s3").put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [
+                {"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": bucket_key}
+            ]
+        },
+    )
+
+
+# S3: default encryption ------------------------------------------------------------------------
+
+
+def test_bucket_without_configuration_reports_the_sse_s3_default(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    # moto answers ServerSideEncryptionConfigurationNotFoundError (404) like pre-2023 AWS;
+    # today's AWS returns the AES256 default. Both must read as "SSE-S3, not explicit".
+    make_bucket(setup_client, "plain")
+    result = s3.bucket_encryption(probe_client(moto, "s3"), "plain")
+    assert isinstance(result, BucketEncryption)
+    assert result.explicit is False
+    assert result.default_rule is not None
+    assert result.default_rule.sse_algorithm == "AES256"
+
+
+def test_aes256_bucket(moto: str, setup_client: Callable[..., Any]) -> None:
+    make_bucket(setup_client, "aes")
+    put_encryption(setup_client, "aes", {"SSEAlgorithm": "AES256"}, False)
+    result = s3.bucket_encryption(probe_client(moto, "s3"), "aes")
+    assert isinstance(result, BucketEncryption)
+    assert result.explicit is True
+    assert [r.sse_algorithm for r in result.rules] == ["AES256"]
+    assert result.rules[0].kms_master_key_id is None
+
+
+def test_kms_bucket_with_customer_key_and_bucket_key(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    key_arn = setup_client("kms").create_key()["KeyMetadata"]["Arn"]
+    make_bucket(setup_client, "cmk")
+    put_encryption(
+        setup_client, "cmk", {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}, True
+    )
+    result = s3.bucket_encryption(probe_client(moto, "s3"), "cmk")
+    assert isinstance(result, BucketEncryption)
+    rule = result.rules[0]
+    assert (rule.sse_algorithm, rule.kms_master_key_id, rule.bucket_key_enabled) == (
+        "aws:kms",
+        key_arn,
+        True,
+    )
+
+
+def test_kms_bucket_without_key_id_means_the_aws_managed_key(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    make_bucket(setup_client, "managed")
+    put_encryption(setup_client, "managed", {"SSEAlgorithm": "aws:kms"}, False)
+    result = s3.bucket_encryption(probe_client(moto, "s3"), "managed")
+    assert isinstance(result, BucketEncryption)
+    assert result.rules[0].kms_master_key_id is None
+    key = kms.describe_key(probe_client(moto, "kms"), None)
+    assert isinstance(key, KeyFacts)
+    assert key.account == ACCOUNT  # resolved through alias/aws/s3
+
+
+def test_every_rule_and_blocked_encryption_types_are_read() -> None:
+    # moto drops BlockedEncryptionTypes, so the shape comes from the S3 API reference: a dict
+    # holding a list. Two rules also check that no rule after the first is lost.
+    with stubbed("s3") as (client, stub):
+        stub.add_response(
+            "get_bucket_encryption",
+            {
+                "ServerSideEncryptionConfiguration": {
+                    "Rules": [
+                        {
+                            "ApplyServerSideEncryptionByDefault": {
+                                "SSEAlgorithm": "aws:kms:dsse",
+                                "KMSMasterKeyID": "alias/data",
+                            },
+                            "BucketKeyEnabled": False,
+                            "BlockedEncryptionTypes": {"EncryptionType": ["SSE-C"]},
+                        },
+                        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}},
+                    ]
+                }
+            },
+            {"Bucket": "blocked"},
+        )
+        result = s3.bucket_encryption(client, "blocked")
+    assert isinstance(result, BucketEncryption)
+    assert [r.sse_algorithm for r in result.rules] == ["aws:kms:dsse", "AES256"]
+    assert result.rules[0].blocked_encryption_types == ["SSE-C"]
+    assert result.rules[0].kms_master_key_id == "alias/data"
+    assert result.rules[1].blocked_encryption_types is None
+
+
+def test_missing_bucket_is_an_error(moto: str) -> None:
+    result = s3.bucket_encryption(probe_client(moto, "s3"), "no-such-bucket")
+    assert isinstance(result, Problem)
+    assert (result.status, result.code, result.message) == ("error", "NoSuchBucket", "bucket gone")
+
+
+def test_access_denied_is_unknown_naming_the_iam_action() -> None:
+    # moto does not enforce IAM unless configured with users and policies; the answer real S3
+    # gives (403 AccessDenied) is stubbed instead.
+    with stubbed("s3") as (client, stub):
+        stub.add_client_error(
+            "get_bucket_encryption", "AccessDenied", "Access Denied", 403, {"Bucket": "secret"}
+        )
+        stub.add_client_error(
+            "get_bucket_policy", "AccessDenied", "Access Denied", 403, {"Bucket": "secret"}
+        )
+        encryption = s3.bucket_encryption(client, "secret")
+        policy = s3.bucket_policy(client, "secret")
+    assert isinstance(encryption, Problem)
+    assert (encryption.status, encryption.action) == ("unknown", "s3:GetEncryptionConfiguration")
+    assert isinstance(policy, Problem)
+    assert (policy.status, policy.action) == ("unknown", "s3:GetBucketPolicy")
+
+
+# S3: policy ------------------------------------------------------------------------------------
+
+
+def test_policy_present_and_absent(moto: str, setup_client: Callable[..., Any]) -> None:
+    make_bucket(setup_client, "with-policy")
+    make_bucket(setup_client, "without-policy")
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::with-policy", "arn:aws:s3:::with-policy/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+    setup_client("s3").put_bucket_policy(Bucket="with-policy", Policy=json.dumps(document))
+    client = probe_client(moto, "s3")
+    present = s3.bucket_policy(client, "with-policy")
+    absent = s3.bucket_policy(client, "without-policy")
+    assert isinstance(present, PolicyFacts)
+    assert present.policy == document
+    assert absent == PolicyFacts(policy=None)
+
+
+# S3: listing -----------------------------------------------------------------------------------
+
+
+def test_listing_finds_buckets_of_every_region(moto: str, setup_client: Callable[..., Any]) -> None:
+    make_bucket(setup_client, "in-ireland", "eu-west-1")
+    make_bucket(setup_client, "in-virginia", "us-east-1")
+    listed = dict(s3.list_buckets(probe_client(moto, "s3")))
+    assert set(listed) == {"in-ireland", "in-virginia"}
+    # moto 5.2 returns no BucketRegion: the Region is None, never guessed.
+    assert set(listed.values()) <= {None, "eu-west-1", "us-east-1"}
+
+
+def test_listing_is_paginated_and_reads_bucket_region() -> None:
+    # moto ignores MaxBuckets and ContinuationToken and omits BucketRegion; the two pages below
+    # are shaped like ListBuckets of real S3 (2024 and later).
+    with stubbed("s3") as (client, stub):
+        stub.add_response(
+            "list_buckets",
+            {
+                "Buckets": [{"Name": "a-bucket", "BucketRegion": "eu-west-1"}],
+                "ContinuationToken": "next",
+            },
+            {"MaxBuckets": 1},
+        )
+        stub.add_response(
+            "list_buckets",
+            {"Buckets": [{"Name": "b-bucket", "BucketRegion": "us-east-1"}]},
+            {"MaxBuckets": 1, "ContinuationToken": "next"},
+        )
+        listed = list(s3.list_buckets(client, page_size=1))
+    assert listed == [("a-bucket", "eu-west-1"), ("b-bucket", "us-east-1")]
+
+
+def test_listing_denied_raises_with_the_missing_action() -> None:
+    with stubbed("s3") as (client, stub):
+        stub.add_client_error("list_buckets", "AccessDenied", "Access Denied", 403)
+        with pytest.raises(s3.ListingFailed) as failed:
+            list(s3.list_buckets(client))
+    assert failed.value.problem.action == "s3:ListAllMyBuckets"
+
+
+# KMS -------------------------------------------------------------------------------------------
+
+
+def test_key_shared_by_three_buckets_is_described_once(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    key_arn = setup_client("kms").create_key()["KeyMetadata"]["Arn"]
+    s3_client = probe_client(moto, "s3")
+    kms_client = probe_client(moto, "kms")
+    describes = count_calls(kms_client, "DescribeKey")
+    cache = kms.KeyCache(own_account=ACCOUNT)
+    described = []
+    for name in ("shared-1", "shared-2", "shared-3"):
+        make_bucket(setup_client, name)
+        default = {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}
+        put_encryption(setup_client, name, default, True)
+        encryption = s3.bucket_encryption(s3_client, name)
+        assert isinstance(encryption, BucketEncryption)
+        described.append(cache.describe(kms_client, encryption.rules[0].kms_master_key_id))
+    assert describes == ["DescribeKey"]
+    assert all(isinstance(k, KeyFacts) and k.arn == key_arn for k in described)
+
+
+def test_key_cache_describes_once_under_concurrency(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    key_id = setup_client("kms").create_key()["KeyMetadata"]["KeyId"]
+    kms_client = probe_client(moto, "kms")
+    describes = count_calls(kms_client, "DescribeKey")
+    cache = kms.KeyCache()
+    results: list[KeyFacts | Problem] = []
+    threads = [
+        threading.Thread(target=lambda: results.append(cache.describe(kms_client, key_id)))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert describes == ["DescribeKey"]
+    assert len({r.model_dump_json() for r in results}) == 1
+    # Once described by id, the same key named by its ARN is a cache hit.
+    first = results[0]
+    assert isinstance(first, KeyFacts)
+    assert cache.describe(kms_client, first.arn) == first
+    assert describes == ["DescribeKey"]
+
+
+def test_rotation_is_read_for_a_customer_managed_key(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    kms_setup = setup_client("kms")
+    key_id = kms_setup.create_key()["KeyMetadata"]["KeyId"]
+    kms_setup.enable_key_rotation(KeyId=key_id)
+    key = kms.describe_key(probe_client(moto, "kms"), key_id)
+    assert isinstance(key, KeyFacts)
+    assert (key.key_manager, key.origin, key.key_state) == ("CUSTOMER", "AWS_KMS", "Enabled")
+    assert key.rotation_enabled is True
+    assert key.rotation_problem is None
+
+
+def test_rotation_is_not_read_for_an_imported_key(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    key_id = setup_client("kms").create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    kms_client = probe_client(moto, "kms")
+    rotation_reads = count_calls(kms_client, "GetKeyRotationStatus")
+    key = kms.describe_key(kms_client, key_id)
+    assert isinstance(key, KeyFacts)
+    assert key.origin == "EXTERNAL"
+    assert key.rotation_enabled is None
+    assert not key.supports_automatic_rotation
+    assert rotation_reads == []
+
+
+def _key_metadata(**overrides: Any) -> dict[str, Any]:
+    """DescribeKey KeyMetadata shaped like real KMS."""
+    key_id = overrides.pop("KeyId", "1234abcd-12ab-34cd-56ef-1234567890ab")
+    account = overrides.pop("AWSAccountId", ACCOUNT)
+    return {
+        "AWSAccountId": account,
+        "KeyId": key_id,
+        "Arn": f"arn:aws:kms:{REGION}:{account}:key/{key_id}",
+        "Enabled": True,
+        "KeyUsage": "ENCRYPT_DECRYPT",
+        "KeyState": "Enabled",
+        "Origin": "AWS_KMS",
+        "KeyManager": "CUSTOMER",
+        "KeySpec": "SYMMETRIC_DEFAULT",
+        "MultiRegion": False,
+        **overrides,
+    }
+
+
+def test_rotation_period_is_read() -> None:
+    # moto does not return RotationPeriodInDays; real KMS does (since April 2024).
+    metadata = _key_metadata()
+    with stubbed("kms") as (client, stub):
+        stub.add_response("describe_key", {"KeyMetadata": metadata}, {"KeyId": "alias/data"})
+        stub.add_response(
+            "get_key_rotation_status",
+            {"KeyRotationEnabled": True, "RotationPeriodInDays": 180, "KeyId": metadata["Arn"]},
+            {"KeyId": metadata["Arn"]},
+        )
+        key = kms.describe_key(client, "alias/data")
+    assert isinstance(key, KeyFacts)
+    assert (key.rotation_enabled, key.rotation_period_days) == (True, 180)
+
+
+def test_aws_managed_key_is_resolved_through_its_alias_without_reading_rotation() -> None:
+    # moto reports the aws/s3 key as KeyManager CUSTOMER; real KMS says AWS. The Stubber also
+    # fails the test if GetKeyRotationStatus is called, since no answer is queued for it.
+    metadata = _key_metadata(KeyManager="AWS", Description="Default key for S3")
+    with stubbed("kms") as (client, stub):
+        stub.add_response("describe_key", {"KeyMetadata": metadata}, {"KeyId": "alias/aws/s3"})
+        key = kms.describe_key(client, None)
+    assert isinstance(key, KeyFacts)
+    assert key.key_manager == "AWS"
+    assert key.rotation_enabled is None
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"Origin": "AWS_CLOUDHSM", "CustomKeyStoreId": "cks-1234567890abcdef0"},
+        {"Origin": "EXTERNAL_KEY_STORE", "CustomKeyStoreId": "cks-abcdef01234567890"},
+        {"KeySpec": "RSA_2048", "KeyUsage": "ENCRYPT_DECRYPT"},
+    ],
+)
+def test_rotation_is_not_read_where_the_key_type_cannot_rotate(overrides: dict[str, str]) -> None:
+    # moto has no custom key stores (it answers 500), so CloudHSM and XKS keys are stubbed.
+    with stubbed("kms") as (client, stub):
+        stub.add_response("describe_key", {"KeyMetadata": _key_metadata(**overrides)})
+        key = kms.describe_key(client, "alias/special")
+    assert isinstance(key, KeyFacts)
+    assert key.rotation_enabled is None
+    assert key.custom_key_store_id == overrides.get("CustomKeyStoreId")
+
+
+def test_rotation_denied_keeps_the_description() -> None:
+    metadata = _key_metadata()
+    with stubbed("kms") as (client, stub):
+        stub.add_response("describe_key", {"KeyMetadata": metadata})
+        stub.add_client_error(
+            "get_key_rotation_status", "AccessDeniedException", "not authorized", 400
+        )
+        key = kms.describe_key(client, metadata["KeyId"])
+    assert isinstance(key, KeyFacts)
+    assert key.rotation_problem is not None
+    assert key.rotation_problem.action == "kms:GetKeyRotationStatus"
+
+
+def test_key_of_another_account_that_cannot_be_described_is_unknown() -> None:
+    # A cross-account key whose key policy does not grant kms:DescribeKey to the caller;
+    # moto keeps one account per server and does not enforce key policies.
+    arn = f"arn:aws:kms:{REGION}:{OTHER_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    with stubbed("kms") as (client, stub):
+        stub.add_client_error(
+            "describe_key", "AccessDeniedException", "not authorized", 400, {"KeyId": arn}
+        )
+        key = kms.describe_key(client, arn, own_account=ACCOUNT)
+    assert isinstance(key, Problem)
+    assert (key.status, key.action) == ("unknown", "kms:DescribeKey")
+    assert OTHER_ACCOUNT in key.message
+
+
+def test_cross_account_key_that_can_be_described_names_its_owner() -> None:
+    metadata = _key_metadata(AWSAccountId=OTHER_ACCOUNT)
+    with stubbed("kms") as (client, stub):
+        stub.add_response("describe_key", {"KeyMetadata": metadata})
+        stub.add_response("get_key_rotation_status", {"KeyRotationEnabled": False})
+        key = kms.describe_key(client, metadata["Arn"], own_account=ACCOUNT)
+    assert isinstance(key, KeyFacts)
+    assert key.account == OTHER_ACCOUNT
+    assert key.rotation_enabled is False
+
+
+def test_missing_key_in_own_account_is_an_error(moto: str) -> None:
+    key = kms.describe_key(probe_client(moto, "kms"), "alias/does-not-exist", own_account=ACCOUNT)
+    assert isinstance(key, Problem)
+    assert key.status == "error"
+
+
+# CloudTrail ------------------------------------------------------------------------------------
+
+
+def test_trails_with_classic_and_advanced_selectors(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    make_bucket(setup_client, "trail-logs")
+    trail_setup = setup_client("cloudtrail")
+    trail_setup.create_trail(Name="classic", S3BucketName="trail-logs", IsMultiRegionTrail=True)
+    trail_setup.put_event_selectors(
+        TrailName="classic",
+        EventSelectors=[
+            {
+                "ReadWriteType": "All",
+                "IncludeManagementEvents": True,
+                "ExcludeManagementEventSources": ["kms.amazonaws.com"],
+            }
+        ],
+    )
+    trail_setup.start_logging(Name="classic")
+    trail_setup.create_trail(Name="advanced", S3BucketName="trail-logs")
+    trail_setup.put_event_selectors(
+        TrailName="advanced",
+        AdvancedEventSelectors=[
+            {
+                "Name": "management",
+                "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}],
+            }
+        ],
+    )
+    trail_setup.create_trail(Name="no-kms", S3BucketName="trail-logs")
+    trail_setup.put_event_selectors(
+        TrailName="no-kms",
+        AdvancedEventSelectors=[
+            {
+                "Name": "management without KMS",
+                "FieldSelectors": [
+                    {"Field": "eventCategory", "Equals": ["Management"]},
+                    {"Field": "eventSource", "NotEquals": ["kms.amazonaws.com"]},
+                ],
+            }
+        ],
+    )
+    found = cloudtrail.trails(probe_client(moto, "cloudtrail"))
+    assert isinstance(found, list)
+    by_name: dict[str, TrailFacts] = {t.name: t for t in found}
+    classic = by_name["classic"]
+    assert (classic.selectors_kind, classic.is_logging, classic.is_multi_region) == (
+        "classic",
+        True,
+        True,
+    )
+    assert (classic.management_events, classic.excludes_kms) == (True, True)
+    advanced = by_name["advanced"]
+    assert (advanced.selectors_kind, advanced.is_logging) == ("advanced", False)
+    assert (advanced.management_events, advanced.excludes_kms) == (True, False)
+    assert advanced.logs_read_events is True
+    assert by_name["no-kms"].excludes_kms is True
+
+
+def test_trail_status_denied_is_unknown() -> None:
+    # moto does not enforce IAM: the denial of real CloudTrail is stubbed.
+    trail = {"Name": "org", "TrailARN": f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/org"}
+    with stubbed("cloudtrail") as (client, stub):
+        stub.add_response("describe_trails", {"trailList": [trail]})
+        stub.add_client_error("get_trail_status", "AccessDeniedException", "denied", 400)
+        found = cloudtrail.trails(client)
+    assert isinstance(found, Problem)
+    assert (found.status, found.action) == ("unknown", "cloudtrail:GetTrailStatus")
+
+
+# STS and the IAM policy ------------------------------------------------------------------------
+
+
+def test_account_of_the_caller(moto: str) -> None:
+    assert sts.account(probe_client(moto, "sts")) == ACCOUNT
+
+
+def test_declared_iam_actions_are_all_reads() -> None:
+    actions = all_iam_actions()
+    assert "s3:GetEncryptionConfiguration" in actions
+    assert "kms:GetKeyRotationStatus" in actions
+    assert all(a.split(":")[1].startswith(("Get", "List", "Describe")) for a in actions)
+
+
+# Object sampling -------------------------------------------------------------------------------
+
+
+def test_sampled_objects_report_their_encryption(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    key_arn = setup_client("kms").create_key()["KeyMetadata"]["Arn"]
+    make_bucket(setup_client, "objects")
+    s3_setup = setup_client("s3")
+    s3_setup.put_object(Bucket="objects", Key="a-sse-s3", Body=b"1", ServerSideEncryption="AES256")
+    s3_setup.put_object(
+        Bucket="objects",
+        Key="b-sse-kms",
+        Body=b"2",
+        ServerSideEncryption="aws:kms",
+        SSEKMSKeyId=key_arn,
+        BucketKeyEnabled=True,
+    )
+    s3_setup.put_object(
+        Bucket="objects",
+        Key="c-envelope",
+        Body=b"3",
+        Metadata={"x-amz-key-v2": "wrapped", "x-amz-cek-alg": "AES/GCM/NoPadding"},
+    )
+    s3_setup.put_object(Bucket="objects", Key="d-not-sampled", Body=b"4")
+    sampled = s3.sample_objects(probe_client(moto, "s3"), "objects", 3)
+    assert isinstance(sampled, list)
+    by_key = {o.key: o for o in sampled}
+    assert list(by_key) == ["a-sse-s3", "b-sse-kms", "c-envelope"]
+    assert by_key["a-sse-s3"].server_side_encryption == "AES256"
+    assert by_key["b-sse-kms"].server_side_encryption == "aws:kms"
+    assert by_key["b-sse-kms"].bucket_key_enabled is True
+    assert by_key["c-envelope"].client_side_envelope is True
+    assert not by_key["a-sse-s3"].client_side_envelope
+
+
+def test_no_sampling_makes_no_call() -> None:
+    with stubbed("s3") as (client, _):
+        assert s3.sample_objects(client, "anything", 0) == []
+
+
+def test_sse_c_object_is_recognised_from_its_400() -> None:
+    # moto ignores SSE-C; real S3 answers HeadObject on an SSE-C object without its key with a
+    # bare 400, which the sampler records as SSE-C (inferred).
+    with stubbed("s3") as (client, stub):
+        stub.add_response("list_objects_v2", {"Contents": [{"Key": "secret"}], "KeyCount": 1})
+        stub.add_client_error("head_object", "400", "Bad Request", 400)
+        sampled = s3.sample_objects(client, "customer-keys", 5)
+    assert isinstance(sampled, list)
+    assert sampled[0].sse_customer_algorithm == "AES256"
+    assert sampled[0].sse_c_inferred is True
