@@ -1,4 +1,4 @@
-"""The `atrest` command: questions, recommend, rules check, serve."""
+"""The `atrest` command: questions, recommend, rules check, probe, serve."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ rules_cli = typer.Typer(help="Work with the rule set in rules/.", no_args_is_hel
 cli.add_typer(rules_cli, name="rules")
 
 EXIT_BAD_INPUT = 2
+EXIT_PROBE_UNAVAILABLE = 3
 
 
 class QuestionsFormat(StrEnum):
@@ -159,6 +160,132 @@ def rules_check() -> None:
     typer.echo(report.summary(), nl=False)
     if not report.ok:
         raise typer.Exit(1)
+
+
+class ProbeFormat(StrEnum):
+    """Output formats of `atrest probe`."""
+
+    text = "text"
+    json = "json"
+
+
+def _expected_from_decision(decision_id: int) -> tuple[str, dict[str, Any]]:
+    from sqlalchemy.orm import Session
+
+    from app.core.db import make_engine
+    from app.core.errors import NotFound
+    from app.decisions.service import get_decision
+
+    db = make_engine(_settings())
+    try:
+        with Session(db) as session:
+            view = get_decision(session=session, decision_id=decision_id)
+            result = None if view.current is None else view.current.result
+    except NotFound as exc:
+        fail(f"--decision {decision_id}: {exc.message}")
+    except Exception as exc:  # the database itself: missing file, unreachable server
+        fail(f"--decision {decision_id}: cannot read the decision database ({type(exc).__name__})")
+    finally:
+        db.dispose()
+    rec = None if result is None else result.get("recommendation")
+    if rec is None:
+        fail(f"--decision {decision_id}: the decision has no recommendation to check against")
+    return str(rec["option"]), dict(rec["configuration"])
+
+
+def _expected(
+    engine: Engine, option: str | None, decision: int | None, answers: str | None
+) -> tuple[str, dict[str, Any]]:
+    given = [
+        name
+        for name, value in (("--option", option), ("--decision", decision), ("--answers", answers))
+        if value is not None
+    ]
+    if len(given) != 1:
+        fail(
+            "give exactly one of --option, --decision, --answers"
+            + (f" (got {', '.join(given)})" if given else "")
+        )
+    if option is not None:
+        found = engine.ruleset.options.get(option)
+        if found is None:
+            fail(
+                f"--option: unknown option '{option}' (known: {', '.join(engine.ruleset.options)})"
+            )
+        return option, dict(found.configuration)
+    if decision is not None:
+        return _expected_from_decision(decision)
+    assert answers is not None
+    name, data = read_answers(answers)
+    try:
+        result = engine.evaluate(data)
+    except AnswerError as exc:
+        for problem in exc.problems:
+            typer.echo(f"atrest: {name}: {problem}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    rec = result.data["recommendation"]
+    if rec is None:
+        fail(f"{name}: the answers conflict, so there is no configuration to check against")
+    return str(rec["option"]), dict(rec["configuration"])
+
+
+@cli.command()
+def probe(
+    option: Annotated[
+        str | None, typer.Option("--option", help="check against an option's default configuration")
+    ] = None,
+    decision: Annotated[
+        int | None, typer.Option("--decision", help="check against a saved decision")
+    ] = None,
+    answers: Annotated[
+        str | None,
+        typer.Option("--answers", help="check against the recommendation for an answers file"),
+    ] = None,
+    bucket: Annotated[
+        list[str] | None,
+        typer.Option("--bucket", help="a bucket to check (repeatable); default: every bucket"),
+    ] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option("--endpoint-url", help="a custom endpoint, e.g. a moto server")
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region")] = None,
+    profile: Annotated[str | None, typer.Option("--profile")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 8,
+    sample_objects: Annotated[int, typer.Option("--sample-objects", min=0, max=1000)] = 0,
+    format: Annotated[
+        ProbeFormat, typer.Option("--format", help="text or json")
+    ] = ProbeFormat.text,
+) -> None:
+    """Read-only live check of buckets, their KMS keys and CloudTrail against a recommendation."""
+    from app.probe.render import probe_text
+    from app.probe.runner import ProbeUnavailable, Target, run_probe
+
+    expected_option, configuration = _expected(_engine(), option, decision, answers)
+    target = Target(endpoint_url=endpoint_url, region=region, profile=profile)
+    show = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if show:
+            typer.echo(f"\ratrest probe: {done} of {total} buckets", err=True, nl=done == total)
+
+    try:
+        report = run_probe(
+            option=expected_option,
+            configuration=configuration,
+            target=target,
+            buckets=bucket or None,
+            concurrency=concurrency,
+            sample_objects=sample_objects,
+            progress=progress,
+        )
+    except ProbeUnavailable as exc:
+        fail(f"probe cannot run: {exc}", code=EXIT_PROBE_UNAVAILABLE)
+    if format is ProbeFormat.json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        typer.echo(probe_text(report), nl=False)
+    failing = any(f["status"] == "fail" for b in report["buckets"] for f in b["findings"])
+    raise typer.Exit(1 if failing else 0)
 
 
 @cli.command()
