@@ -255,10 +255,25 @@ def probe(
     format: Annotated[
         ProbeFormat, typer.Option("--format", help="text or json")
     ] = ProbeFormat.text,
+    print_iam_policy: Annotated[
+        bool,
+        typer.Option("--print-iam-policy", help="print the least-privilege IAM policy and exit"),
+    ] = False,
 ) -> None:
     """Read-only live check of buckets, their KMS keys and CloudTrail against a recommendation."""
+    from app.probe.collectors import all_iam_actions
     from app.probe.render import probe_text
     from app.probe.runner import ProbeUnavailable, Target, run_probe
+
+    if print_iam_policy:
+        statement = {
+            "Sid": "AtrestProbeReadOnly",
+            "Effect": "Allow",
+            "Action": list(all_iam_actions()),
+            "Resource": "*",
+        }
+        typer.echo(json.dumps({"Version": "2012-10-17", "Statement": [statement]}, indent=2))
+        return
 
     expected_option, configuration = _expected(_engine(), option, decision, answers)
     target = Target(endpoint_url=endpoint_url, region=region, profile=profile)

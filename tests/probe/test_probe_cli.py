@@ -187,3 +187,23 @@ def test_probe_exits_3_when_the_endpoint_cannot_be_reached() -> None:
     assert proc.returncode == 3
     assert "probe cannot run" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_print_iam_policy_lists_only_read_actions_the_collectors_declare() -> None:
+    from app.probe.collectors import all_iam_actions
+    from app.probe.session import is_read_operation
+
+    proc = run_atrest("probe", "--print-iam-policy", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    policy = json.loads(proc.stdout)
+    actions = policy["Statement"][0]["Action"]
+    assert actions == list(all_iam_actions())
+    assert {
+        "s3:GetEncryptionConfiguration",
+        "kms:DescribeKey",
+        "cloudtrail:GetEventSelectors",
+    } <= set(actions)
+    for action in actions:
+        _service, operation = action.split(":")
+        assert operation.startswith(("Get", "List", "Describe")), action
+    assert not is_read_operation("PutBucketEncryption")
