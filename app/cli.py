@@ -167,6 +167,7 @@ class ProbeFormat(StrEnum):
 
     text = "text"
     json = "json"
+    sarif = "sarif"
 
 
 def _expected_from_decision(decision_id: int) -> tuple[str, dict[str, Any]]:
@@ -253,7 +254,7 @@ def probe(
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 8,
     sample_objects: Annotated[int, typer.Option("--sample-objects", min=0, max=1000)] = 0,
     format: Annotated[
-        ProbeFormat, typer.Option("--format", help="text or json")
+        ProbeFormat, typer.Option("--format", help="text, json or sarif")
     ] = ProbeFormat.text,
     print_iam_policy: Annotated[
         bool,
@@ -297,6 +298,10 @@ def probe(
         fail(f"probe cannot run: {exc}", code=EXIT_PROBE_UNAVAILABLE)
     if format is ProbeFormat.json:
         typer.echo(json.dumps(report, indent=2))
+    elif format is ProbeFormat.sarif:
+        from app.probe.render import probe_sarif
+
+        typer.echo(json.dumps(probe_sarif(report), indent=2))
     else:
         typer.echo(probe_text(report), nl=False)
     failing = any(f["status"] == "fail" for b in report["buckets"] for f in b["findings"])

@@ -37,3 +37,75 @@ def probe_text(report: Mapping[str, Any]) -> str:
         f"{s['error']} error, {s.get('warn', 0)} warn",
     ]
     return "\n".join(lines) + "\n"
+
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+# Probe finding status -> SARIF result level; pass and not-applicable are not reported.
+SARIF_LEVELS = {"fail": "error", "warn": "warning", "unknown": "note", "error": "error"}
+
+
+def probe_sarif(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The probe report as a SARIF 2.1.0 log (pure, deterministic).
+
+    One rule per check id present in the report (sorted), one result per finding that is not a
+    pass or not-applicable, in report order, located at the bucket's ARN.
+    """
+    checks = sorted({f["check"] for b in report["buckets"] for f in b["findings"]})
+    index = {check: i for i, check in enumerate(checks)}
+    results: list[dict[str, Any]] = []
+    for b in report["buckets"]:
+        bucket = b["bucket"]
+        for f in b["findings"]:
+            level = SARIF_LEVELS.get(f["status"])
+            if level is None:
+                continue
+            text = f["message"] + (f" Fix: {f['remediation']}" if f.get("remediation") else "")
+            results.append(
+                {
+                    "ruleId": f["check"],
+                    "ruleIndex": index[f["check"]],
+                    "level": level,
+                    "message": {"text": text},
+                    "locations": [
+                        {
+                            "logicalLocations": [
+                                {
+                                    "name": bucket,
+                                    "fullyQualifiedName": f"arn:aws:s3:::{bucket}",
+                                    "kind": "resource",
+                                }
+                            ]
+                        }
+                    ],
+                    "properties": {
+                        "bucket": bucket,
+                        "region": b["region"],
+                        "expected": f["expected"],
+                        "actual": f["actual"],
+                        "severity": f["severity"],
+                        "status": f["status"],
+                    },
+                }
+            )
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "atrest",
+                        "rules": [
+                            {"id": check, "shortDescription": {"text": check}} for check in checks
+                        ],
+                    }
+                },
+                "results": results,
+                "properties": {
+                    "expected_option": report["expected"]["option"],
+                    "target": dict(report["target"]),
+                    "summary": dict(report["summary"]),
+                },
+            }
+        ],
+    }

@@ -207,3 +207,22 @@ def test_print_iam_policy_lists_only_read_actions_the_collectors_declare() -> No
         _service, operation = action.split(":")
         assert operation.startswith(("Get", "List", "Describe")), action
     assert not is_read_operation("PutBucketEncryption")
+
+
+def test_probe_sarif_reports_each_non_passing_finding_with_the_bucket_arn(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    seed(setup_client)
+    code, out, err = probe(moto, "--option", "sse-kms-cmk", "--format", "sarif")
+    assert code == 1, err
+    sarif = json.loads(out)
+    assert sarif["version"] == "2.1.0"
+    results = sarif["runs"][0]["results"]
+    failing = [r for r in results if r["properties"]["bucket"] == "plain-default"]
+    assert {r["ruleId"] for r in failing if r["level"] == "error"} >= {
+        "default-encryption",
+        "tls-only",
+    }
+    names = {r["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] for r in results}
+    assert names == {"arn:aws:s3:::plain-default", "arn:aws:s3:::good-kms"}
+    assert all(r["properties"]["status"] != "pass" for r in results)
