@@ -76,7 +76,8 @@ def observe(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Observed]:
 
     def install(hook: ClientHook | None = None) -> Observed:
         observed = Observed()
-        real = runner.make_client
+        # The runner imported make_client by name; read it from the runner's namespace.
+        real: Callable[..., BaseClient] = vars(runner)["make_client"]
 
         def make_client(session: Any, service: str, **kwargs: Any) -> BaseClient:
             client = real(session, service, **kwargs)
@@ -294,7 +295,7 @@ NORMAL = ("a-normal", "d-normal", "e-normal")
 
 def arrange_policy_buckets(setup_client: Callable[..., Any]) -> str:
     """Five aws:kms buckets with one key and an enforcing policy; returns the key ARN."""
-    key_arn = setup_client("kms").create_key()["KeyMetadata"]["Arn"]
+    key_arn = str(setup_client("kms").create_key()["KeyMetadata"]["Arn"])
     s3_setup = setup_client("s3")
     for name in (*NORMAL, THROTTLED, TRANSIENT):
         create_bucket(s3_setup, name)
