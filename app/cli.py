@@ -11,6 +11,8 @@ from typing import Annotated, Any, NoReturn
 import typer
 import yaml
 from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.advisor import get_engine
 from app.advisor.answers import AnswerError
@@ -278,22 +280,33 @@ def probe(
 
     expected_option, configuration = _expected(_engine(), option, decision, answers)
     target = Target(endpoint_url=endpoint_url, region=region, profile=profile)
-    show = sys.stderr.isatty()
+    # A progress bar on stderr when it is a terminal; pipelines get clean stdout and stderr.
+    bar = Progress(
+        TextColumn("atrest probe"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("buckets"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        disable=not sys.stderr.isatty(),
+        transient=True,
+    )
+    task = bar.add_task("probe", total=None)
 
     def progress(done: int, total: int) -> None:
-        if show:
-            typer.echo(f"\ratrest probe: {done} of {total} buckets", err=True, nl=done == total)
+        bar.update(task, completed=done, total=total)
 
     try:
-        report = run_probe(
-            option=expected_option,
-            configuration=configuration,
-            target=target,
-            buckets=bucket or None,
-            concurrency=concurrency,
-            sample_objects=sample_objects,
-            progress=progress,
-        )
+        with bar:
+            report = run_probe(
+                option=expected_option,
+                configuration=configuration,
+                target=target,
+                buckets=bucket or None,
+                concurrency=concurrency,
+                sample_objects=sample_objects,
+                progress=progress,
+            )
     except ProbeUnavailable as exc:
         fail(f"probe cannot run: {exc}", code=EXIT_PROBE_UNAVAILABLE)
     if format is ProbeFormat.json:
