@@ -1,0 +1,92 @@
+"""The bucket policy checks: encryption-enforced and tls-only."""
+
+from __future__ import annotations
+
+import json
+
+from app.probe.checks.context import _Ctx
+from app.probe.checks.findings import Finding
+from app.probe.checks.inputs import KeyIn, ProblemIn
+from app.probe.policy import SSE_C, WriteEnforcement, denies_insecure_transport, write_enforcement
+
+
+def _policy_cli(ctx: _Ctx, condition: str, action: str) -> str:
+    """A remediation naming the Deny statement to add to the bucket policy."""
+    statement = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": action,
+        "Resource": f"arn:aws:s3:::{ctx.bucket.name}/*",
+        "Condition": json.loads(condition),
+    }
+    return (
+        "Add this statement to the bucket policy (aws s3api put-bucket-policy --bucket "
+        f"{ctx.bucket.name} --policy file://policy.json): {json.dumps(statement)}"
+    )
+
+
+def _encryption_enforced(ctx: _Ctx) -> Finding:
+    check = "encryption-enforced"
+    header = str(ctx.exp.policy.get("required_encryption_header", ctx.exp.algorithm))
+    if not ctx.exp.policy.get("deny_unencrypted_writes"):
+        return ctx.finding(check, "not-applicable", "-", "-", "The option does not require it.")
+    key_arn = ctx.bucket.key.arn if isinstance(ctx.bucket.key, KeyIn) else None
+    customer_key = (ctx.exp.kms_key or {}).get("KeyManager") == "CUSTOMER"
+    expected = f"deny PutObject without {header}"
+    policy = ctx.bucket.policy
+    if isinstance(policy, ProblemIn):
+        return ctx.problem(check, policy, "the bucket policy", expected)
+    level = write_enforcement(
+        policy,
+        required_header=header,
+        key_arn=key_arn if customer_key and ctx.exp.uses_kms else None,
+        bucket=ctx.bucket.name,
+    )
+    if header == SSE_C:
+        condition = '{"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "true"}}'
+    else:
+        condition = f'{{"StringNotEquals": {{"s3:x-amz-server-side-encryption": "{header}"}}}}'
+    remedy = _policy_cli(ctx, condition, "s3:PutObject")
+    if level is WriteEnforcement.VALUE:
+        return ctx.finding(
+            check, "pass", expected, "denied", f"The bucket policy denies writes without {header}."
+        )
+    if level is WriteEnforcement.PRESENCE:
+        return ctx.finding(
+            check,
+            "warn",
+            expected,
+            "header required, any value",
+            f"The bucket policy denies writes without an encryption header but accepts any algorithm, not only {header}.",
+            remedy,
+        )
+    actual = "no bucket policy" if policy is None else "not denied"
+    return ctx.finding(
+        check,
+        "fail",
+        expected,
+        actual,
+        f"Nothing in the bucket policy denies writes without {header}.",
+        remedy,
+    )
+
+
+def _tls_only(ctx: _Ctx) -> Finding:
+    check, expected = "tls-only", "deny aws:SecureTransport false"
+    if not ctx.exp.policy.get("deny_insecure_transport"):
+        return ctx.finding(check, "not-applicable", "-", "-", "The option does not require it.")
+    policy = ctx.bucket.policy
+    if isinstance(policy, ProblemIn):
+        return ctx.problem(check, policy, "the bucket policy", expected)
+    if denies_insecure_transport(policy, bucket=ctx.bucket.name):
+        return ctx.finding(
+            check, "pass", expected, "denied", "The bucket policy denies requests without TLS."
+        )
+    return ctx.finding(
+        check,
+        "fail",
+        expected,
+        "no bucket policy" if policy is None else "not denied",
+        "Nothing in the bucket policy denies reads and writes over plain HTTP.",
+        _policy_cli(ctx, '{"Bool": {"aws:SecureTransport": "false"}}', "s3:*"),
+    )
