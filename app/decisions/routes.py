@@ -239,11 +239,10 @@ def decision_reevaluate(
     decision_id: int,
 ) -> Response:
     """The current answers under today's rule set, compared with the saved outcome."""
-    view = service.get_decision(session=session, decision_id=decision_id)
     found = service.reevaluate(session=session, engine=engine, decision_id=decision_id)
     context = {
         "ruleset": engine.ruleset,
-        "decision": view.decision,
+        "decision": found.decision,
         "diff": found.diff,
         "reevaluation": found,
         "questions": engine.ruleset.questions,

@@ -264,6 +264,7 @@ def compare_versions(*, session: Session, decision_id: int, before: int, after: 
 class Reevaluation:
     """The current version's answers evaluated under the rule set in force today."""
 
+    decision: Decision
     current: DecisionVersion
     result: Result
     diff: OutcomeDiff
@@ -275,7 +276,9 @@ def reevaluate(*, session: Session, engine: Engine, decision_id: int) -> Reevalu
     if view.current is None:
         raise Conflict(f"decision {decision_id} has no saved version to re-evaluate")
     result = engine.evaluate(view.current.answers)
-    return Reevaluation(view.current, result, diff_outcomes(view.current.result, result.data))
+    return Reevaluation(
+        view.decision, view.current, result, diff_outcomes(view.current.result, result.data)
+    )
 
 
 def revision(*, session: Session, decision_id: int) -> tuple[Any, ...]:
@@ -330,8 +333,10 @@ class LivePanel:
 
 def live_panel(*, engine: Engine, before: dict[str, Any], after: dict[str, Any]) -> LivePanel:
     """Evaluate the draft before and after the last answer, for the live panel."""
-    old = evaluate_answers(engine=engine, answers=before).data["excluded"]
     result = evaluate_answers(engine=engine, answers=after)
+    if before == after:  # a page view, not a change: nothing was newly excluded
+        return LivePanel(result=result, newly_excluded=[], readmitted=[])
+    old = evaluate_answers(engine=engine, answers=before).data["excluded"]
     old_ids = {e["option"] for e in old}
     new = result.data["excluded"]
     return LivePanel(
