@@ -11,7 +11,6 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -21,21 +20,15 @@ from app.probe import checks
 from app.probe.collectors import cloudtrail, kms, s3, sts
 from app.probe.models import BucketEncryption, ObjectFacts, Problem, TrailFacts
 from app.probe.session import make_client, make_session
+from app.probe.target import Target
+
+__all__ = ["ProbeUnavailable", "Target", "run_probe"]
 
 DEFAULT_REGION = "us-east-1"
 
 
 class ProbeUnavailable(RuntimeError):
     """The probe cannot run at all (no credentials, endpoint unreachable): exit code 3."""
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where to look: an AWS profile and Region, or a custom endpoint (a moto server)."""
-
-    endpoint_url: str | None = None
-    region: str | None = None
-    profile: str | None = None
 
 
 class _Clients:
