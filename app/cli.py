@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -253,6 +254,12 @@ def probe(
     ] = None,
     region: Annotated[str | None, typer.Option("--region")] = None,
     profile: Annotated[str | None, typer.Option("--profile")] = None,
+    role_arn: Annotated[
+        str | None, typer.Option("--role-arn", help="assume this role (read-only) to look")
+    ] = None,
+    external_id: Annotated[
+        str | None, typer.Option("--external-id", help="the ExternalId the role requires")
+    ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 8,
     sample_objects: Annotated[int, typer.Option("--sample-objects", min=0, max=1000)] = 0,
     format: Annotated[
@@ -265,8 +272,16 @@ def probe(
 ) -> None:
     """Read-only live check of buckets, their KMS keys and CloudTrail against a recommendation."""
     from app.probe.collectors import all_iam_actions
-    from app.probe.render import probe_text
-    from app.probe.runner import ProbeUnavailable, Target, run_probe
+    from app.probe.render import (
+        ITEMS,
+        LATE,
+        sarif_document,
+        sarif_results,
+        stream_json,
+        stream_text,
+    )
+    from app.probe.runner import ProbeUnavailable, start_probe
+    from app.probe.target import Target
 
     if print_iam_policy:
         statement = {
@@ -279,7 +294,20 @@ def probe(
         return
 
     expected_option, configuration = _expected(_engine(), option, decision, answers)
-    target = Target(endpoint_url=endpoint_url, region=region, profile=profile)
+    try:
+        target = Target(
+            endpoint_url=endpoint_url,
+            region=region,
+            profile=profile,
+            role_arn=role_arn,
+            external_id=external_id,
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            option_name = "--" + str(error["loc"][0]).replace("_", "-")
+            message = str(error["msg"]).removeprefix("Value error, ")
+            typer.echo(f"atrest: {option_name} {error['input']!r}: {message}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     # A progress bar on stderr when it is a terminal; pipelines get clean stdout and stderr.
     bar = Progress(
         TextColumn("atrest probe"),
@@ -293,31 +321,45 @@ def probe(
     )
     task = bar.add_task("probe", total=None)
 
-    def progress(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
     try:
-        with bar:
-            report = run_probe(
-                option=expected_option,
-                configuration=configuration,
-                target=target,
-                buckets=bucket or None,
-                concurrency=concurrency,
-                sample_objects=sample_objects,
-                progress=progress,
-            )
+        stream = start_probe(
+            option=expected_option,
+            configuration=configuration,
+            target=target,
+            buckets=bucket or None,
+            concurrency=concurrency,
+            sample_objects=sample_objects,
+        )
     except ProbeUnavailable as exc:
         fail(f"probe cannot run: {exc}", code=EXIT_PROBE_UNAVAILABLE)
-    if format is ProbeFormat.json:
-        typer.echo(json.dumps(report, indent=2))
-    elif format is ProbeFormat.sarif:
-        from app.probe.render import probe_sarif
+    failing = False
 
-        typer.echo(json.dumps(probe_sarif(report), indent=2))
-    else:
-        typer.echo(probe_text(report), nl=False)
-    failing = any(f["status"] == "fail" for b in report["buckets"] for f in b["findings"])
+    def buckets() -> Iterator[dict[str, Any]]:
+        """The buckets as they are checked, advancing the bar and noting any failure."""
+        nonlocal failing
+        bar.update(task, total=stream.total)
+        for report in stream:
+            failing = failing or any(f.status == "fail" for f in report.findings)
+            bar.advance(task)
+            yield report.to_json()
+
+    # Written as the buckets arrive: memory stays flat however many buckets there are.
+    with bar:
+        if format is ProbeFormat.json:
+            document = {**stream.header(), "buckets": ITEMS, "summary": LATE}
+            pieces = stream_json(document, buckets(), stream.summary)
+        elif format is ProbeFormat.sarif:
+            results = (r for b in buckets() for r in sarif_results(b))
+            document = sarif_document(stream.header(), ITEMS, LATE)
+            pieces = stream_json(document, results, stream.summary)
+        else:
+            pieces = (
+                line + "\n"
+                for line in stream_text(stream.header(), stream.names, buckets(), stream.summary)
+            )
+        for piece in pieces:
+            sys.stdout.write(piece)
+    sys.stdout.flush()
     raise typer.Exit(1 if failing else 0)
 
 

@@ -8,13 +8,17 @@ concurrency, and the probe JSON of CONTRACT.md.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.client import BaseClient
+from botocore.exceptions import BotoCoreError
 
 from app.probe import checks
 from app.probe.collectors import cloudtrail, kms, s3, sts
@@ -22,9 +26,18 @@ from app.probe.models import BucketEncryption, ObjectFacts, Problem, TrailFacts
 from app.probe.session import make_client, make_session
 from app.probe.target import Target
 
-__all__ = ["ProbeUnavailable", "Target", "run_probe"]
+__all__ = [
+    "BucketReport",
+    "ProbeStream",
+    "ProbeUnavailable",
+    "Target",
+    "run_probe",
+    "start_probe",
+]
 
 DEFAULT_REGION = "us-east-1"
+# Buckets submitted ahead per worker: keeps workers busy while one slow bucket holds the head.
+WINDOW_PER_WORKER = 4
 
 
 class ProbeUnavailable(RuntimeError):
@@ -153,8 +166,169 @@ def probe_bucket(
     )
 
 
-def _finding_json(f: checks.Finding) -> dict[str, Any]:
-    return dataclasses.asdict(f)
+@dataclass(frozen=True)
+class BucketReport:
+    """One bucket's verdict: a row of the probe JSON's `buckets`, plus the key it uses."""
+
+    bucket: str
+    region: str
+    status: str
+    findings: tuple[checks.Finding, ...]
+    key_arn: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The bucket as CONTRACT.md's probe JSON shows it."""
+        return {
+            "bucket": self.bucket,
+            "region": self.region,
+            "status": self.status,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+class ProbeStream:
+    """A started probe: who and what is known; buckets are checked as they are iterated.
+
+    Iterating yields one BucketReport per bucket in name order. At most a few times
+    `concurrency` buckets are in flight or waiting to be yielded, so memory stays flat however
+    many buckets there are; `summary()` counts what has been yielded so far.
+    """
+
+    def __init__(
+        self,
+        *,
+        option: str,
+        configuration: dict[str, Any],
+        target: dict[str, str | None],
+        names: list[str],
+        check: Callable[[str], BucketReport],
+        concurrency: int,
+    ) -> None:
+        """Keep what `start_probe` found; nothing is checked until iteration."""
+        self.expected = {"option": option, "configuration": configuration}
+        self.target = target
+        self.names = names
+        self._check = check
+        self._concurrency = max(1, concurrency)
+        self._statuses: Counter[str] = Counter()
+
+    @property
+    def total(self) -> int:
+        """How many buckets will be checked."""
+        return len(self.names)
+
+    def header(self) -> dict[str, Any]:
+        """The probe JSON's `expected` and `target`."""
+        return {"expected": self.expected, "target": self.target}
+
+    def summary(self) -> dict[str, int]:
+        """The probe JSON's `summary` over the buckets yielded so far."""
+        return checks.summarize(self._statuses.elements())
+
+    def __iter__(self) -> Iterator[BucketReport]:
+        """Check the buckets with bounded concurrency; yield them in order as they finish."""
+        names = iter(self.names)
+        window = self._concurrency * WINDOW_PER_WORKER
+        pending: deque[Future[BucketReport]] = deque()
+        with ThreadPoolExecutor(max_workers=self._concurrency) as pool:
+            try:
+                pending.extend(pool.submit(self._check, n) for n in itertools.islice(names, window))
+                while pending:
+                    report = pending.popleft().result()
+                    following = next(names, None)
+                    if following is not None:
+                        pending.append(pool.submit(self._check, following))
+                    self._statuses[report.status] += 1
+                    yield report
+            finally:  # the consumer stopped early, or a check raised: start nothing more
+                for future in pending:
+                    future.cancel()
+
+
+def _key_arn(facts: checks.BucketIn) -> str | None:
+    return facts.key.arn if isinstance(facts.key, checks.KeyIn) else None
+
+
+def start_probe(
+    *,
+    option: str,
+    configuration: dict[str, Any],
+    target: Target,
+    buckets: Iterable[str] | None = None,
+    concurrency: int = 8,
+    sample_objects: int = 0,
+) -> ProbeStream:
+    """Identify the caller, list the buckets and read the trails; return the stream to iterate.
+
+    Args:
+        option: The expected option's id.
+        configuration: Its configuration (a recommendation's, or the option's default).
+        target: Profile, role, Region and endpoint to read from.
+        buckets: Bucket names; None means the target's buckets, else every bucket listed.
+        concurrency: Buckets probed at once.
+        sample_objects: Objects to HeadObject per bucket (0: none).
+
+    Returns:
+        A ProbeStream; iterating it checks the buckets.
+
+    Raises:
+        ProbeUnavailable: no credentials, the role cannot be assumed, or the endpoint cannot be
+            reached.
+    """
+    try:
+        session = make_session(
+            profile=target.profile,
+            region=target.region,
+            role_arn=target.role_arn,
+            external_id=target.external_id,
+            endpoint_url=target.endpoint_url,
+        )
+    except BotoCoreError as exc:  # an unknown profile, no credentials to assume the role with
+        raise ProbeUnavailable(str(exc)) from None
+    region = target.region or session.region_name or DEFAULT_REGION
+    clients = _Clients(session, target, region)
+    account = sts.account(clients.get("sts"))
+    if isinstance(account, Problem):
+        raise ProbeUnavailable(f"cannot identify the caller ({account.code}): {account.message}")
+    wanted = buckets if buckets is not None else target.buckets
+    try:
+        listed = dict(s3.list_buckets(clients.get("s3")))
+    except s3.ListingFailed as exc:
+        if wanted is None:
+            raise ProbeUnavailable(f"cannot list buckets: {exc.problem.message}") from None
+        listed = {}
+    names = sorted(listed) if wanted is None else list(dict.fromkeys(wanted))
+    trails = None
+    if configuration.get("require_audit_trail"):
+        trails = _trails_in(cloudtrail.trails(clients.get("cloudtrail")))
+    keys = kms.KeyCache(own_account=account)
+
+    def check(name: str) -> BucketReport:
+        bucket_region = listed.get(name) or region
+        facts = probe_bucket(
+            clients=clients,
+            keys=keys,
+            name=name,
+            region=bucket_region,
+            sample_objects=sample_objects,
+        )
+        findings = checks.check_bucket(facts, expected=configuration, option=option, trails=trails)
+        return BucketReport(
+            bucket=name,
+            region=bucket_region,
+            status=checks.bucket_status(findings),
+            findings=tuple(findings),
+            key_arn=_key_arn(facts),
+        )
+
+    return ProbeStream(
+        option=option,
+        configuration=configuration,
+        target={"endpoint_url": target.endpoint_url, "region": region, "account": account},
+        names=names,
+        check=check,
+        concurrency=concurrency,
+    )
 
 
 def run_probe(
@@ -167,70 +341,26 @@ def run_probe(
     sample_objects: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Check buckets against an option's configuration and return the probe JSON.
+    """Check buckets against an option's configuration and return the whole probe JSON.
 
-    Args:
-        option: The expected option's id.
-        configuration: Its configuration (a recommendation's, or the option's default).
-        target: Profile, Region and endpoint to read from.
-        buckets: Bucket names; None means every bucket the credentials can list.
-        concurrency: Buckets probed at once.
-        sample_objects: Objects to HeadObject per bucket (0: none).
-        progress: Called with (done, total) as buckets finish.
-
-    Returns:
-        The probe JSON of CONTRACT.md (expected, target, buckets, summary).
+    The arguments are start_probe's; `progress` is called with (done, total) as buckets finish.
+    Holds every bucket's findings in memory: for very large accounts iterate start_probe's
+    stream instead (the CLI does).
 
     Raises:
-        ProbeUnavailable: no credentials, or the endpoint cannot be reached.
+        ProbeUnavailable: as start_probe.
     """
-    session = make_session(profile=target.profile, region=target.region)
-    region = target.region or session.region_name or DEFAULT_REGION
-    clients = _Clients(session, target, region)
-    account = sts.account(clients.get("sts"))
-    if isinstance(account, Problem):
-        raise ProbeUnavailable(f"cannot identify the caller ({account.code}): {account.message}")
-    try:
-        listed = dict(s3.list_buckets(clients.get("s3")))
-    except s3.ListingFailed as exc:
-        if buckets is None:
-            raise ProbeUnavailable(f"cannot list buckets: {exc.problem.message}") from None
-        listed = {}
-    names = sorted(listed) if buckets is None else list(dict.fromkeys(buckets))
-    trails = None
-    if configuration.get("require_audit_trail"):
-        trails = _trails_in(cloudtrail.trails(clients.get("cloudtrail")))
-    keys = kms.KeyCache(own_account=account)
-    done = 0
-    lock = threading.Lock()
-
-    def one(name: str) -> dict[str, Any]:
-        nonlocal done
-        bucket_region = listed.get(name) or region
-        facts = probe_bucket(
-            clients=clients,
-            keys=keys,
-            name=name,
-            region=bucket_region,
-            sample_objects=sample_objects,
-        )
-        findings = checks.check_bucket(facts, expected=configuration, option=option, trails=trails)
-        with lock:
-            done += 1
-            if progress is not None:
-                progress(done, len(names))
-        return {
-            "bucket": name,
-            "region": bucket_region,
-            "status": checks.bucket_status(findings),
-            "findings": [_finding_json(f) for f in findings],
-        }
-
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        reports = list(pool.map(one, names))
-    return {
-        "expected": {"option": option, "configuration": configuration},
-        "target": {"endpoint_url": target.endpoint_url, "region": region, "account": account},
-        "buckets": reports,
-        "summary": checks.summarize(r["status"] for r in reports),
-    }
+    stream = start_probe(
+        option=option,
+        configuration=configuration,
+        target=target,
+        buckets=buckets,
+        concurrency=concurrency,
+        sample_objects=sample_objects,
+    )
+    reports = []
+    for done, report in enumerate(stream, start=1):
+        reports.append(report.to_json())
+        if progress is not None:
+            progress(done, stream.total)
+    return {**stream.header(), "buckets": reports, "summary": stream.summary()}

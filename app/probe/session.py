@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.client import BaseClient
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from app.probe.models import Problem
 
@@ -25,7 +27,11 @@ READ_ONLY_RULE = (
     "raises WriteRefused before a request is built."
 )
 READ_PREFIXES: tuple[str, ...] = ("Get", "List", "Describe", "Head", "Lookup")
-READ_ALLOW_LIST: frozenset[str] = frozenset()
+# Not named like a read, but it changes no resource: it issues temporary credentials for a
+# target's role (sts:AssumeRole), which the probe then reads with.
+READ_ALLOW_LIST: frozenset[str] = frozenset({"AssumeRole"})
+ROLE_SESSION_NAME = "atrest-probe"
+ROLE_SESSION_SECONDS = 3600  # refreshed before expiry by botocore for longer runs
 # Named like a read, but it creates something (a KMS import token and wrapping key).
 READ_DENY_LIST: frozenset[str] = frozenset({"GetParametersForImport"})
 
@@ -111,9 +117,51 @@ def _refuse_writes(model: Any = None, **_: Any) -> None:
         raise WriteRefused(str(model.metadata.get("endpointPrefix", "?")), operation)
 
 
-def make_session(*, profile: str | None, region: str | None) -> boto3.Session:
-    """A boto3 session for the given profile and Region (None = the SDK's defaults)."""
-    return boto3.Session(profile_name=profile, region_name=region)
+def make_session(
+    *,
+    profile: str | None,
+    region: str | None,
+    role_arn: str | None = None,
+    external_id: str | None = None,
+    endpoint_url: str | None = None,
+) -> boto3.Session:
+    """A boto3 session for the given profile and Region (None = the SDK's defaults).
+
+    With `role_arn`, the session's credentials are the role's: assumed from the profile's
+    credentials on first use (through a guarded STS client at `endpoint_url`) and refreshed by
+    botocore before they expire, so a long run never fails on expired credentials. A role that
+    cannot be assumed surfaces as a failed first call (the probe's caller identity).
+    """
+    base = boto3.Session(profile_name=profile, region_name=region)
+    if role_arn is None:
+        return base
+    source = base.get_credentials()
+    if source is None:
+        raise NoCredentialsError()
+
+    def sts_client(service: str, **credentials: Any) -> BaseClient:
+        client = base._session.create_client(
+            service, region_name=region, endpoint_url=endpoint_url, **credentials
+        )
+        client.meta.events.register("provide-client-params", _refuse_writes, unique_id="atrest-ro")
+        return client
+
+    extra: dict[str, Any] = {
+        "RoleSessionName": ROLE_SESSION_NAME,
+        "DurationSeconds": ROLE_SESSION_SECONDS,
+    }
+    if external_id is not None:
+        extra["ExternalId"] = external_id
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=sts_client, source_credentials=source, role_arn=role_arn, extra_args=extra
+    )
+    assumed = botocore.session.Session(profile=profile)
+    # botocore has no public setter for a session's credential object; this is the documented
+    # pattern for refreshable assumed-role credentials.
+    assumed._credentials = DeferredRefreshableCredentials(
+        refresh_using=fetcher.fetch_credentials, method="assume-role"
+    )
+    return boto3.Session(botocore_session=assumed, region_name=region)
 
 
 def make_client(

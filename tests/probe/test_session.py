@@ -77,11 +77,7 @@ def test_delete_bucket_is_refused_and_never_reaches_the_server(
         ),
         ("kms", "decrypt", {"CiphertextBlob": b"x"}),
         ("cloudtrail", "stop_logging", {"Name": "trail"}),
-        (
-            "sts",
-            "assume_role",
-            {"RoleArn": "arn:aws:iam::123456789012:role/r", "RoleSessionName": "s"},
-        ),
+        ("sts", "decode_authorization_message", {"EncodedMessage": "x"}),
     ],
 )
 def test_writes_are_refused_before_sending(
@@ -118,6 +114,31 @@ def test_read_rule_allows_reads_only() -> None:
     assert not is_read_operation("PutBucketEncryption")
     assert not is_read_operation("GetParametersForImport")
     assert not is_read_operation("GenerateDataKey")
+
+
+def test_assume_role_is_the_one_allowed_operation_not_named_like_a_read() -> None:
+    # It changes no resource: it issues the temporary credentials a target's role reads with.
+    assert is_read_operation("AssumeRole")
+    assert not is_read_operation("AssumeRoleWithSAML")
+    assert not is_read_operation("AssumeRoot")
+
+
+ROLE = "arn:aws:iam::111122223333:role/atrest-audit"
+
+
+def test_a_role_session_reads_as_the_role(moto: str) -> None:
+    session = make_session(profile=None, region=REGION, role_arn=ROLE, endpoint_url=moto)
+    sts = make_client(session, "sts", endpoint_url=moto, region=REGION)
+    identity = sts.get_caller_identity()
+    assert identity["Account"] == "111122223333"
+    assert "assumed-role/atrest-audit/atrest-probe" in identity["Arn"]
+
+
+def test_a_role_session_uses_the_assumed_credentials_not_the_source_ones(moto: str) -> None:
+    session = make_session(profile=None, region=REGION, role_arn=ROLE, endpoint_url=moto)
+    credentials = session.get_credentials()
+    assert credentials is not None
+    assert credentials.get_frozen_credentials().access_key != "testing"
 
 
 def test_client_has_adaptive_retries_and_a_large_pool(moto: str) -> None:
