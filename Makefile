@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 # Extra pytest arguments, e.g. make test PYTEST_ARGS='-k postgresql -x'
 PYTEST_ARGS ?=
 
-.PHONY: venv run test lint bench check postgres-stop clean
+.PHONY: venv run demo test lint bench check postgres-stop clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "atrest needs Python >= 3.11 (set PYTHON=python3.11)")'
@@ -30,6 +30,15 @@ venv: $(VENV)/.installed
 ## run: start the web app on http://127.0.0.1:8000 (migrations applied first)
 run: $(VENV)/.installed
 	$(BIN)/atrest serve
+
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[demo]'
+	@touch $@ $(VENV)/.installed
+
+## demo: the web app with a local moto S3/KMS/CloudTrail/STS server and sample buckets
+## (no AWS account needed; dummy credentials, everything on 127.0.0.1)
+demo: $(VENV)/.installed-demo
+	$(BIN)/atrest demo
 
 ## test: lint, format check, type check, then the whole suite on SQLite and PostgreSQL, browser
 ## tests in Chromium (the PostgreSQL server reaches pytest as ATREST_TEST_POSTGRES_URL)

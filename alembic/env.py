@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 import app.decisions.models  # noqa: F401  (registers the tables on Base.metadata)
+import app.probe.records  # noqa: F401
 from app.core.config import get_settings
 from app.core.db import Base
 

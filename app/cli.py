@@ -363,6 +363,56 @@ def probe(
     raise typer.Exit(1 if failing else 0)
 
 
+def _interrupt_stale_probe_runs(settings: Settings) -> None:
+    """Runs left queued or running by a stopped app are marked interrupted at start."""
+    from sqlalchemy.orm import Session
+
+    from app.core.db import make_engine
+    from app.probe.service import interrupt_stale_runs
+
+    db = make_engine(settings)
+    try:
+        with Session(db) as session:
+            count = interrupt_stale_runs(session=session)
+            session.commit()
+    finally:
+        db.dispose()
+    if count:
+        typer.echo(
+            f"atrest: {count} probe run(s) left unfinished by a stopped app: interrupted", err=True
+        )
+
+
+@cli.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address the web app listens on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the web app")] = 8000,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="keep the demo's decisions here (default: a temporary SQLite file)",
+        ),
+    ] = None,
+    open_browser: Annotated[
+        bool, typer.Option("--open/--no-open", help="open the sample decision in a browser")
+    ] = False,
+) -> None:
+    """Try everything without AWS: a local moto S3/KMS/CloudTrail/STS with sample buckets."""
+    from app.demo import DemoUnavailable, run_demo
+
+    try:
+        run_demo(
+            host=host,
+            port=port,
+            database_url=database_url,
+            open_browser=open_browser,
+            echo=typer.echo,
+        )
+    except DemoUnavailable as exc:
+        fail(str(exc))
+
+
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
@@ -377,6 +427,7 @@ def serve(
     settings = _settings()
     _engine()
     upgrade_database(settings)
+    _interrupt_stale_probe_runs(settings)
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
 
 

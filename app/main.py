@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -18,6 +20,8 @@ from app.core.templating import make_templates
 from app.decisions import api as decisions_api
 from app.decisions import questionnaire
 from app.decisions import routes as decisions_pages
+from app.probe import routes as probe_pages
+from app.probe.background import ProbeWorkers
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
@@ -25,10 +29,21 @@ STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the web app: state (settings, advisor, database, templates), routes, errors."""
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # Running probes stop at their next bucket and are marked interrupted.
+        app.state.probe_workers.shutdown()
+
     app = FastAPI(
         title="atrest",
-        description="Encryption-at-rest advisor for Amazon S3: recommendations, decisions, tickets.",
+        description=(
+            "Encryption-at-rest advisor for Amazon S3: recommendations, decisions, tickets, "
+            "live probes."
+        ),
         version="0.1.0",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.advisor = get_engine(settings.rules_dir)
@@ -36,10 +51,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = make_sessionmaker(app.state.db)
     app.state.templates = make_templates()
     app.state.page_cache = PageCache()
+    app.state.probe_workers = ProbeWorkers(app.state.sessions, settings.probe_workers)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(questionnaire.router)  # before /decisions/{id}: it owns /decisions/new
     app.include_router(decisions_pages.router)
     app.include_router(decisions_api.router)
+    app.include_router(probe_pages.router)
+    app.include_router(probe_pages.api)
 
     @app.get("/healthz", name="healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

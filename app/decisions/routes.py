@@ -27,6 +27,7 @@ from app.decisions.forms import scope_from_form
 from app.decisions.models import STATUSES
 from app.decisions.schemas import DecisionPatch
 from app.decisions.tickets import render_ticket_body
+from app.probe import service as probe_service
 
 router = APIRouter(include_in_schema=False)
 
@@ -119,6 +120,8 @@ def _detail_page(
     """The decision page, with inline errors when a form on it was refused."""
     context = _detail_context(engine, view, errors)
     context["versions"] = service.list_versions(session=session, decision_id=view.decision.id)
+    context["probe_runs"] = probe_service.list_runs(session=session, decision_id=view.decision.id)
+    context["probe_targets"] = request.app.state.settings.probe_targets
     context.update(extra or {})
     return templates.TemplateResponse(
         request, "decisions/detail.html", context, status_code=status_code
@@ -143,6 +146,7 @@ def decision_detail(
         str(request.base_url),
         decision_id,
         *service.revision(session=session, decision_id=decision_id),
+        probe_service.runs_revision(session=session, decision_id=decision_id),
         engine.ruleset.sha256,
     )
     body = cache.get(key)
