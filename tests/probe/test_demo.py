@@ -1,0 +1,328 @@
+"""`atrest demo`: the seeded account, the probe's verdict on it, the sample decision, the process.
+
+The verdicts in app/demo.py are not trusted: every test that names a bucket's status runs the
+real probe over HTTP against the seeded moto server and compares.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from app.advisor.evaluate import Engine
+from app.core.config import Settings
+from app.core.db import make_engine, upgrade_database
+from app.decisions.service import get_decision
+from app.demo import (
+    SAMPLE_TITLE,
+    SPECS,
+    DemoBucket,
+    DemoUnavailable,
+    check_port,
+    create_sample_decision,
+    dummy_credentials,
+    moto_fidelity,
+    moto_server,
+    sample_answers,
+    seed,
+)
+from app.probe.runner import run_probe
+from app.probe.target import Target
+from tests.probe.conftest import REGION
+
+ROOT = Path(__file__).resolve().parents[2]
+BAD = ("fail", "warn", "unknown", "error")
+
+
+def default_configuration(engine: Engine) -> dict[str, Any]:
+    """sse-kms-cmk's configuration as `atrest probe --option sse-kms-cmk` uses it."""
+    return copy.deepcopy(engine.ruleset.options["sse-kms-cmk"].configuration)
+
+
+def decision_configuration(engine: Engine) -> dict[str, Any]:
+    """The configuration the sample decision recommends."""
+    recommendation = engine.evaluate(sample_answers()).data["recommendation"]
+    return dict(recommendation["configuration"])
+
+
+def probe(url: str, configuration: dict[str, Any], sample_objects: int = 0) -> dict[str, Any]:
+    """The probe JSON for every bucket of the moto server at `url`."""
+    target = Target(endpoint_url=url, region=REGION)
+    return run_probe(
+        option="sse-kms-cmk",
+        configuration=configuration,
+        target=target,
+        sample_objects=sample_objects,
+    )
+
+
+def verdicts(report: dict[str, Any]) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    """Bucket name -> (Region, status, checks that fail or warn)."""
+    return {
+        b["bucket"]: (
+            b["region"],
+            b["status"],
+            tuple(f["check"] for f in b["findings"] if f["status"] in BAD),
+        )
+        for b in report["buckets"]
+    }
+
+
+def expected(buckets: list[DemoBucket]) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    return {b.name: (b.region, b.expected_status, b.flagged) for b in buckets}
+
+
+@pytest.fixture
+def demo(moto: str) -> Iterator[tuple[str, list[DemoBucket]]]:
+    """The moto server, answering like S3, seeded with the demo's account."""
+    with moto_fidelity():
+        yield moto, seed(moto)
+
+
+# The seeded account and the probe's verdict -----------------------------------------------------
+
+
+@pytest.mark.parametrize("configuration", ["option default", "sample decision"])
+def test_probe_verdict_on_every_demo_bucket_is_the_one_the_demo_states(
+    demo: tuple[str, list[DemoBucket]], engine: Engine, configuration: str
+) -> None:
+    url, buckets = demo
+    conf = (
+        default_configuration(engine)
+        if configuration == "option default"
+        else decision_configuration(engine)
+    )
+    assert verdicts(probe(url, conf)) == expected(buckets)
+
+
+def test_sampling_objects_changes_no_bucket_status(
+    demo: tuple[str, list[DemoBucket]], engine: Engine
+) -> None:
+    url, buckets = demo
+    report = probe(url, default_configuration(engine), sample_objects=5)
+    statuses = {name: status for name, (_, status, _) in verdicts(report).items()}
+    assert statuses == {b.name: b.expected_status for b in buckets}
+    samples = {
+        b["bucket"]: f["status"]
+        for b in report["buckets"]
+        for f in b["findings"]
+        if f["check"] == "object-sample"
+    }
+    # Objects written with the bucket's key pass; objects of SSE-S3 buckets fail.
+    assert samples["atrest-demo-payments-records"] == "pass"
+    assert samples["atrest-demo-payments-archive"] == "pass"
+    assert samples["atrest-demo-marketing-assets"] == "fail"
+    assert "unknown" not in samples.values()
+
+
+def test_demo_shows_passing_warning_and_failing_buckets_in_two_regions() -> None:
+    # Static: the seeded list itself (its truth is checked against the probe above).
+    buckets = [s.bucket for s in SPECS]
+    assert {b.expected_status for b in buckets} == {"pass", "warn", "fail"}
+    assert {b.region for b in buckets} == {"eu-west-1", "us-east-1"}
+    assert {b.region for b in buckets if b.expected_status == "pass"} == {
+        "eu-west-1",
+        "us-east-1",
+    }
+    assert len({b.name for b in buckets}) == len(buckets)
+    assert all(b.description and b.name.startswith("atrest-demo-") for b in buckets)
+
+
+def test_demo_findings_say_what_the_knowledge_says(
+    demo: tuple[str, list[DemoBucket]], engine: Engine
+) -> None:
+    url, _ = demo
+    report = probe(url, decision_configuration(engine))
+    findings = {
+        (b["bucket"].removeprefix("atrest-demo-"), f["check"]): f
+        for b in report["buckets"]
+        for f in b["findings"]
+    }
+    # No explicit configuration is SSE-S3 by default, never "unencrypted".
+    assert findings[("marketing-assets", "default-encryption")]["actual"] == "AES256"
+    # Imported key material cannot rotate automatically: not applicable, not a failure.
+    assert findings[("partner-exchange", "kms-key-rotation")]["status"] == "not-applicable"
+    assert findings[("partner-exchange", "kms-key-origin")]["actual"] == "EXTERNAL"
+    # aws/s3 is AWS managed, whatever moto reports.
+    assert findings[("crm-backups", "kms-key-manager")]["actual"] == "AWS"
+    assert findings[("ledger-snapshots", "kms-key-state")]["actual"] == "Disabled"
+    assert findings[("retired-reports", "kms-key-state")]["actual"] == "PendingDeletion"
+    # The sample decision requires a key-use audit trail; the seeded trail satisfies it.
+    assert findings[("payments-records", "audit-trail")]["status"] == "pass"
+    assert findings[("payments-records", "audit-trail")]["actual"] == "atrest-demo-trail"
+
+
+def test_moto_fidelity_is_undone_on_exit(moto: str) -> None:
+    from moto.s3.models import FakeBucket
+    from moto.s3.responses import S3Response
+
+    before = (FakeBucket.get_permission, vars(S3Response).get("serialized"))
+    with moto_fidelity():
+        assert FakeBucket.get_permission is not before[0]
+    assert (FakeBucket.get_permission, vars(S3Response).get("serialized")) == before
+
+
+# The sample decision ----------------------------------------------------------------------------
+
+
+def test_sample_answers_recommend_sse_kms_cmk_with_an_audit_trail(engine: Engine) -> None:
+    result = engine.evaluate(sample_answers())
+    assert result.option == "sse-kms-cmk"
+    configuration = decision_configuration(engine)
+    assert configuration["require_audit_trail"] is True
+    # Otherwise the option's default, so both give the demo buckets the same verdicts.
+    assert {**configuration, "require_audit_trail": False} == default_configuration(engine)
+
+
+def test_create_sample_decision_saves_a_decision(tmp_path: Path, engine: Engine) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'demo.db'}")
+    upgrade_database(settings)
+    db = make_engine(settings)
+    try:
+        with Session(db) as session:
+            decision_id = create_sample_decision(
+                session=session,
+                engine=engine,
+                buckets=["atrest-demo-payments-records"],
+                account="123456789012",
+            )
+            session.commit()
+        with Session(db) as session:
+            view = get_decision(session=session, decision_id=decision_id)
+            assert view.decision.title == SAMPLE_TITLE
+            assert view.decision.current_option == "sse-kms-cmk"
+            assert view.decision.scope["buckets"] == ["atrest-demo-payments-records"]
+            assert view.current is not None
+            assert view.current.result["recommendation"]["option"] == "sse-kms-cmk"
+    finally:
+        db.dispose()
+
+
+# The process ------------------------------------------------------------------------------------
+
+
+def test_dummy_credentials_replace_the_callers_and_are_restored(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "production")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALKEY")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "real-token")
+    with dummy_credentials():
+        assert os.environ["AWS_ACCESS_KEY_ID"] == "demo"
+        assert os.environ["AWS_SECRET_ACCESS_KEY"] == "demo"
+        assert "AWS_PROFILE" not in os.environ
+        assert "AWS_SESSION_TOKEN" not in os.environ
+    assert os.environ["AWS_PROFILE"] == "production"
+    assert os.environ["AWS_ACCESS_KEY_ID"] == "AKIAREALKEY"
+    assert os.environ["AWS_SESSION_TOKEN"] == "real-token"
+
+
+def test_a_taken_port_is_refused_with_a_clear_message() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(DemoUnavailable, match=f"cannot listen on 127.0.0.1:{port}.*--port"):
+            check_port("127.0.0.1", port)
+
+
+def test_missing_moto_is_refused_with_the_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "moto.server", None)
+    with (
+        pytest.raises(DemoUnavailable, match=re.escape("pip install 'atrest[demo]'")),
+        moto_server(),
+    ):
+        pass
+
+
+def free_port() -> int:
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        return int(probe_socket.getsockname()[1])
+
+
+def get(url: str) -> tuple[int, str]:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read().decode()
+
+
+def wait_for(lines: queue.Queue[str], pattern: str, deadline: float) -> re.Match[str]:
+    """The first line of the process's output matching `pattern`."""
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        found = re.search(pattern, line)
+        if found:
+            return found
+    raise AssertionError(f"no line matching {pattern!r} before the deadline")
+
+
+def test_run_demo_serves_the_sample_decision_and_cleans_up(engine: Engine) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATREST_")}
+    process = subprocess.Popen(
+        [sys.executable, "-u", "-c", f"from app.demo import run_demo; run_demo(port={port})"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    output: list[str] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            lines.put(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 30
+        decision = wait_for(
+            lines, rf"sample decision\s+(http://127\.0\.0\.1:{port}/decisions/\d+)", deadline
+        )
+        moto_url = wait_for(lines, r"moto server\s+(http://127\.0\.0\.1:\d+)", deadline)[1]
+        database = wait_for(lines, r"database\s+sqlite:///(\S+)", deadline)[1]
+        wait_for(lines, r"Uvicorn running on", deadline)  # logged once it listens
+        assert get(f"http://127.0.0.1:{port}/")[0] == 200
+        status, page = get(decision[1])
+        assert status == 200
+        assert SAMPLE_TITLE in page
+        assert Path(database).exists()
+        # The demo's own moto answers like S3: the probe's verdicts are the announced ones.
+        with dummy_credentials():
+            report = probe(moto_url, default_configuration(engine))
+        announced = "".join(output)
+        for name, (region, status_, _) in verdicts(report).items():
+            assert re.search(rf"{status_}\s+{region}\s+{name}\s", announced), name
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        reader.join(timeout=5)
+    assert process.returncode == 0, "".join(output)
+    assert "stopped" in output[-1]
+    assert not Path(database).parent.exists()
