@@ -211,7 +211,7 @@ def finding_ticket_add(
             bucket,
             check,
             error=error,
-            url=url,
+            url=url if error else "",
             run_id=run_id,
         )
     if not run_id.isdigit():
