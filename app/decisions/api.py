@@ -7,8 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response, status
 
 from app.core.deps import AdvisorDep, SessionDep
-from app.decisions import service
+from app.decisions import approvals, service
 from app.decisions.schemas import (
+    ApprovalIn,
+    ApprovalOut,
     DecisionCreate,
     DecisionOut,
     DecisionPatch,
@@ -145,3 +147,33 @@ def remove_ticket(session: SessionDep, decision_id: int, link_id: int) -> Respon
     """Remove a ticket link."""
     service.remove_ticket(session=session, decision_id=decision_id, link_id=link_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/decisions/{decision_id}/approvals",
+    status_code=status.HTTP_201_CREATED,
+    summary="Propose, approve or reject",
+)
+def add_approval(
+    session: SessionDep, engine: AdvisorDep, decision_id: int, data: ApprovalIn
+) -> ApprovalOut:
+    """Take an approval step on the current version: propose (from draft or rejected), approve
+    or reject (from proposed; a rejection needs a comment). 409 when the status does not allow
+    it. Any later change to the decision makes it a draft again."""
+    step = approvals.record_step(
+        session=session,
+        engine=engine,
+        decision_id=decision_id,
+        action=data.action,
+        actor=data.by,
+        comment=data.comment,
+    )
+    return ApprovalOut.model_validate(step)
+
+
+@router.get("/decisions/{decision_id}/approvals", summary="Approval history")
+def list_approvals(session: SessionDep, decision_id: int) -> list[ApprovalOut]:
+    """Every approval step of a decision, oldest first."""
+    service.get_decision(session=session, decision_id=decision_id)
+    steps = approvals.list_approvals(session=session, decision_id=decision_id)
+    return [ApprovalOut.model_validate(s) for s in steps]

@@ -10,7 +10,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base
 
-STATUSES = ("draft", "proposed", "approved", "superseded")
+STATUSES = ("draft", "proposed", "approved", "rejected", "superseded")
+#: Statuses set only through the approval actions (propose, approve, reject).
+APPROVAL_STATUSES = ("proposed", "approved", "rejected")
+#: Approval actions and the status each one leads to.
+APPROVAL_ACTIONS = {"propose": "proposed", "approve": "approved", "reject": "rejected"}
 
 
 def utcnow() -> dt.datetime:
@@ -49,6 +53,12 @@ class Decision(Base):
         back_populates="decision",
         lazy="raise",
         order_by="TicketLink.id",
+        cascade="all, delete-orphan",
+    )
+    approvals: Mapped[list[Approval]] = relationship(
+        back_populates="decision",
+        lazy="raise",
+        order_by="Approval.id",
         cascade="all, delete-orphan",
     )
 
@@ -91,3 +101,25 @@ class TicketLink(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     decision: Mapped[Decision] = relationship(back_populates="tickets", lazy="raise")
+
+
+class Approval(Base):
+    """One step of a decision's approval: proposed, approved or rejected, by whom, on which
+    version, under which rule set, with a comment. Appended, never changed."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decision_id: Mapped[int] = mapped_column(
+        ForeignKey("decisions.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(20))  # propose | approve | reject
+    actor: Mapped[str] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)
+    # The rule set in force when the step was taken (the version keeps the one it was made with).
+    ruleset_version: Mapped[str] = mapped_column(String(40))
+    ruleset_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    decision: Mapped[Decision] = relationship(back_populates="approvals", lazy="raise")

@@ -22,7 +22,7 @@ from app.core.deps import AdvisorDep, FormDep, SessionDep, TemplatesDep
 from app.core.errors import Conflict, Invalid, Problem
 from app.core.htmx import is_htmx, page_or_partial, see_other
 from app.core.pagecache import PageCache
-from app.decisions import service
+from app.decisions import approvals, service
 from app.decisions.forms import scope_from_form
 from app.decisions.models import STATUSES
 from app.decisions.schemas import DecisionPatch
@@ -121,6 +121,7 @@ def _detail_page(
     context = _detail_context(engine, view, errors)
     context["versions"] = service.list_versions(session=session, decision_id=view.decision.id)
     context["probe_runs"] = probe_service.list_runs(session=session, decision_id=view.decision.id)
+    context["approvals"] = approvals.list_approvals(session=session, decision_id=view.decision.id)
     context["probe_targets"] = request.app.state.settings.probe_targets
     context.update(extra or {})
     return templates.TemplateResponse(
@@ -275,6 +276,47 @@ def decision_reevaluate_save(
         note=f"re-evaluated under rule set {engine.ruleset.version}",
     )
     return see_other(request, "decision_detail", decision_id=decision_id)
+
+
+@router.post("/decisions/{decision_id}/approvals", name="approval_add")
+def approval_add(
+    request: Request,
+    form: FormDep,
+    session: SessionDep,
+    engine: AdvisorDep,
+    templates: TemplatesDep,
+    decision_id: int,
+) -> Response:
+    """Propose, approve or reject (a plain form post; errors shown in the Approval section)."""
+    by, comment = str(form.get("by", "")), str(form.get("comment", ""))
+    try:
+        approvals.record_step(
+            session=session,
+            engine=engine,
+            decision_id=decision_id,
+            action=str(form.get("action", "")),
+            actor=by,
+            comment=comment,
+        )
+    except (Invalid, Conflict) as exc:
+        message = (
+            "; ".join(f"{p.loc[-1]} {p.message}" for p in exc.problems)
+            if isinstance(exc, Invalid)
+            else exc.message
+        )
+        view = service.get_decision(session=session, decision_id=decision_id)
+        extra = {"approval_by": by, "approval_comment": comment}
+        return _detail_page(
+            request,
+            session,
+            engine,
+            templates,
+            view,
+            errors={"approval": message},
+            extra=extra,
+            status_code=exc.status,
+        )
+    return see_other(request, "decision_detail", "#approval", decision_id=decision_id)
 
 
 @router.post("/decisions/{decision_id}/tickets", name="ticket_add")

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Status = Literal["draft", "proposed", "approved", "superseded"]
+Status = Literal["draft", "proposed", "approved", "rejected", "superseded"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")]
@@ -113,3 +113,26 @@ class DecisionOut(DecisionSummary):
     draft_answers: dict[str, Any]
     created_at: dt.datetime
     current: VersionDetail | None
+
+
+class ApprovalIn(Input):
+    """One approval step (POST /api/decisions/{id}/approvals)."""
+
+    action: Literal["propose", "approve", "reject"]
+    by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] | None = None
+
+
+class ApprovalOut(BaseModel):
+    """An approval step as stored."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    version: int
+    action: str
+    actor: str
+    comment: str | None
+    ruleset_version: str
+    ruleset_sha256: str
+    created_at: dt.datetime

@@ -16,8 +16,15 @@ from sqlalchemy.orm import Session, selectinload
 from app.advisor.answers import AnswerError
 from app.advisor.evaluate import Engine, Result
 from app.core.errors import Conflict, Invalid, NotFound, Problem
+from app.decisions.approvals import reopen
 from app.decisions.diff import OutcomeDiff, diff_outcomes
-from app.decisions.models import Decision, DecisionVersion, TicketLink, utcnow
+from app.decisions.models import (
+    APPROVAL_STATUSES,
+    Decision,
+    DecisionVersion,
+    TicketLink,
+    utcnow,
+)
 from app.decisions.schemas import DecisionCreate, DecisionPatch
 from app.decisions.tickets import TicketURLError, parse_ticket_url
 
@@ -168,6 +175,7 @@ def save_answers(
     version = _cut_version(
         session=session, decision=decision, result=result, given=dict(answers), note=note
     )
+    reopen(decision)  # a new version needs approval again
     return DecisionView(decision, version)
 
 
@@ -184,8 +192,30 @@ def update_decision(
         raise Invalid([Problem(("title",), None, "the title cannot be removed")])
     if "status" in fields and fields["status"] is None:
         raise Invalid([Problem(("status",), None, "the status cannot be removed")])
-    for name, value in fields.items():
-        setattr(decision, name, value if name != "scope" else (value or {}))
+    status = fields.pop("status", None)
+    if status is not None and status != decision.status and status in APPROVAL_STATUSES:
+        raise Invalid(
+            [
+                Problem(
+                    ("status",),
+                    status,
+                    f"is set by the approval steps (POST /api/decisions/{decision_id}/approvals "
+                    "or the Approval section of the decision page), not by an edit",
+                )
+            ]
+        )
+    if "scope" in fields:
+        fields["scope"] = fields["scope"] or {}
+    changed = {name: value for name, value in fields.items() if getattr(decision, name) != value}
+    for name, value in changed.items():
+        setattr(decision, name, value)
+    if changed:
+        reopen(decision)  # an approved decision is frozen: a change needs approval again
+    if status is not None and status != decision.status and status not in APPROVAL_STATUSES:
+        decision.status = status
+        changed["status"] = status
+    if changed:
+        decision.updated_at = utcnow()
     session.flush()
     if data.answers is not None:
         return save_answers(

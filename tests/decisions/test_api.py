@@ -132,9 +132,9 @@ def test_patch_with_bad_answers_changes_nothing(client: TestClient) -> None:
 def test_patch_fields_and_status(client: TestClient) -> None:
     d = create(client)
     patched = client.patch(
-        f"/api/decisions/{d['id']}", json={"status": "proposed", "owner": "cloud-security"}
+        f"/api/decisions/{d['id']}", json={"status": "superseded", "owner": "cloud-security"}
     ).json()
-    assert (patched["status"], patched["owner"]) == ("proposed", "cloud-security")
+    assert (patched["status"], patched["owner"]) == ("superseded", "cloud-security")
     bad = client.patch(f"/api/decisions/{d['id']}", json={"status": "done"})
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["input"] == "done"
@@ -201,7 +201,8 @@ def test_unlink_a_ticket(client: TestClient) -> None:
 def test_list_filters_by_status_and_text(client: TestClient) -> None:
     a = create(client, title="Payments lake")
     create(client, title="Marketing exports")
-    client.patch(f"/api/decisions/{a['id']}", json={"status": "approved"})
+    for action in ("propose", "approve"):
+        client.post(f"/api/decisions/{a['id']}/approvals", json={"action": action, "by": "Ada"})
     assert [
         d["id"] for d in client.get("/api/decisions", params={"status": "approved"}).json()
     ] == [a["id"]]

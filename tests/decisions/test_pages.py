@@ -201,13 +201,13 @@ def test_details_form_changes_status_and_refuses_a_blank_title(client: TestClien
     decision_id = start(client)
     ok = client.post(
         f"/decisions/{decision_id}/details",
-        data={"title": "Lake", "description": "d", "owner": "secops", "status": "proposed"},
+        data={"title": "Lake", "description": "d", "owner": "secops", "status": "superseded"},
         follow_redirects=False,
     )
     assert ok.status_code == 303
     api = client.get(f"/api/decisions/{decision_id}").json()
-    assert (api["title"], api["status"], api["owner"]) == ("Lake", "proposed", "secops")
-    bad = client.post(f"/decisions/{decision_id}/details", data={"title": "", "status": "proposed"})
+    assert (api["title"], api["status"], api["owner"]) == ("Lake", "superseded", "secops")
+    bad = client.post(f"/decisions/{decision_id}/details", data={"title": "", "status": "draft"})
     assert bad.status_code == 422
     assert client.get(f"/api/decisions/{decision_id}").json()["title"] == "Lake"
 
@@ -275,8 +275,8 @@ def test_the_decision_page_shows_each_change_at_once(client: TestClient) -> None
     link_id = client.get(f"/api/decisions/{decision_id}").json()["tickets"][0]["id"]
     client.post(f"{url}/tickets/{link_id}/delete")
     assert "No ticket linked yet" in client.get(url).text
-    client.post(f"{url}/details", data={"title": "Renamed lake", "status": "approved"})
+    client.post(f"{url}/details", data={"title": "Renamed lake", "status": "superseded"})
     page = client.get(url).text
-    assert "Renamed lake" in page and "status-approved" in page
+    assert "Renamed lake" in page and "status-superseded" in page
     client.patch(f"/api/decisions/{decision_id}", json={"answers": {"dedicated_hsm": True}})
     assert "Recommendation: SSE-KMS with a key in a CloudHSM key store" in client.get(url).text
