@@ -1,6 +1,6 @@
 """`atrest demo`: the seeded account, the probe's verdict on it, the sample decision, the process.
 
-The verdicts in app/demo.py are not trusted: every test that names a bucket's status runs the
+The verdicts in app/demo/world.py are not trusted: every test that names a bucket's status runs the
 real probe over HTTP against the seeded moto server and compares.
 """
 
