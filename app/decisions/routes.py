@@ -8,12 +8,13 @@ Every HTMX endpoint also works as a plain form post answered with a redirect or 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -22,10 +23,10 @@ from app.core.deps import AdvisorDep, FormDep, SessionDep, TemplatesDep
 from app.core.errors import Conflict, Invalid, Problem
 from app.core.htmx import is_htmx, page_or_partial, see_other
 from app.core.pagecache import PageCache
-from app.decisions import approvals, service
+from app.decisions import approvals, export, service
 from app.decisions.forms import scope_from_form
 from app.decisions.models import STATUSES
-from app.decisions.schemas import DecisionPatch
+from app.decisions.schemas import DecisionPatch, Status
 from app.decisions.tickets import render_ticket_body
 from app.probe import service as probe_service
 
@@ -52,6 +53,27 @@ def home(
             "options": list(engine.ruleset.options.values()),
             "recent": recent,
         },
+    )
+
+
+@router.get("/decisions.{fmt}", name="decisions_export")
+def decisions_export(
+    request: Request,
+    fmt: Literal["csv", "json"],
+    status: Annotated[Status | None, Query()] = None,
+    since: Annotated[dt.date | None, Query(description="changed on or after (UTC day)")] = None,
+    until: Annotated[dt.date | None, Query(description="changed on or before (UTC day)")] = None,
+) -> Response:
+    """Every decision matching the filters, one row each, as CSV or JSON (streamed)."""
+    # The body streams after this function returns: it reads through a session of its own.
+    rows = export.stream_rows(request.app.state.sessions, status=status, since=since, until=until)
+    pieces = export.as_csv(rows) if fmt == "csv" else export.as_json(rows)
+    media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return StreamingResponse(
+        pieces,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="atrest-decisions-{stamp}.{fmt}"'},
     )
 
 
