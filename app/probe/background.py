@@ -14,6 +14,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.decisions.models import utcnow
@@ -138,19 +139,37 @@ class ProbeWorkers:
         """Start no thread until the first run is submitted."""
         self._sessions = sessions
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="atrest-probe")
+        self._submitted: dict[int, Future[str]] = {}
         self.stopping = threading.Event()
 
     def submit(self, run_id: int, target: Target) -> Future[str]:
         """Execute a queued run in the background."""
-        return self._pool.submit(
+        future = self._pool.submit(
             execute_run,
             sessions=self._sessions,
             run_id=run_id,
             target=target,
             stopping=self.stopping,
         )
+        self._submitted[run_id] = future
+        future.add_done_callback(lambda _: self._submitted.pop(run_id, None))
+        return future
 
     def shutdown(self) -> None:
-        """Stop running probes at their next bucket (marked interrupted) and wait for them."""
+        """Stop running probes at their next bucket and wait for them; runs still waiting for a
+        worker are not started. Both are marked interrupted."""
         self.stopping.set()
+        waiting = [run_id for run_id, f in list(self._submitted.items()) if f.cancel()]
         self._pool.shutdown(wait=True, cancel_futures=True)
+        if waiting:
+            with self._sessions() as session:
+                session.execute(
+                    update(ProbeRun)
+                    .where(ProbeRun.id.in_(waiting), ProbeRun.status == "queued")
+                    .values(
+                        status="interrupted",
+                        error="the app shut down before the probe started",
+                        finished_at=utcnow(),
+                    )
+                )
+                session.commit()

@@ -8,6 +8,7 @@ worker thread, and the moto server over HTTP.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,6 +22,7 @@ from app.core.config import Settings
 from app.decisions.models import utcnow
 from app.decisions.service import start_draft
 from app.main import create_app
+from app.probe import background
 from app.probe.records import ProbeRun
 from app.probe.service import STALE_AFTER, interrupt_stale_runs
 from app.probe.target import Target
@@ -317,3 +319,37 @@ def test_runs_left_running_by_a_stopped_app_are_marked_interrupted(web: TestClie
         session.commit()
         statuses = sorted(r.status for r in session.query(ProbeRun).all())
     assert statuses == ["interrupted", "running"]
+
+
+def test_shutdown_marks_runs_still_waiting_for_a_worker_as_interrupted(
+    web: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worker's bookkeeping only: the run in progress is held by a gate instead of a probe.
+    gate = threading.Event()
+    monkeypatch.setattr(background, "execute_run", lambda **_: "done" if gate.wait(10) else "")
+    decision = new_decision(web)
+    ids = []
+    with Session(web.app.state.db) as session:  # type: ignore[attr-defined]
+        for name in ("first", "second"):
+            run = ProbeRun(
+                decision_id=decision,
+                decision_version=1,
+                target_name=name,
+                target_title=name,
+                option="sse-kms-cmk",
+                configuration={},
+                status="queued",
+            )
+            session.add(run)
+            session.flush()
+            ids.append(run.id)
+        session.commit()
+    workers = background.ProbeWorkers(web.app.state.sessions, workers=1)  # type: ignore[attr-defined]
+    target = Target(name="moto")
+    workers.submit(ids[0], target)
+    workers.submit(ids[1], target)
+    threading.Timer(0.5, gate.set).start()
+    workers.shutdown()
+    with Session(web.app.state.db) as session:  # type: ignore[attr-defined]
+        statuses = [session.get(ProbeRun, i).status for i in ids]  # type: ignore[union-attr]
+    assert statuses == ["queued", "interrupted"]
