@@ -38,7 +38,8 @@ class EncryptionRule(_Facts):
     """One rule of a bucket's default encryption configuration.
 
     Attributes:
-        sse_algorithm: "AES256", "aws:kms" or "aws:kms:dsse".
+        sse_algorithm: "AES256", "aws:kms" or "aws:kms:dsse"; "" for a rule without
+            ApplyServerSideEncryptionByDefault (e.g. one that only blocks SSE-C).
         kms_master_key_id: The key as configured: ARN, key id, alias name or alias ARN; None for
             AES256 and for aws:kms meaning the AWS managed key `aws/s3`.
         bucket_key_enabled: BucketKeyEnabled; None when S3 did not say.
@@ -180,7 +181,7 @@ class ObjectFacts(_Facts):
 
 
 class BucketFacts(_Facts):
-    """Everything collected about one bucket.
+    """Everything collected about one bucket: what checks.check_bucket judges.
 
     Attributes:
         name: The bucket name.

@@ -7,7 +7,6 @@ concurrency, and the probe JSON of CONTRACT.md.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import threading
 from collections import Counter, deque
@@ -22,7 +21,7 @@ from botocore.exceptions import BotoCoreError
 
 from app.probe import checks
 from app.probe.collectors import cloudtrail, kms, s3, sts
-from app.probe.models import BucketEncryption, ObjectFacts, Problem, TrailFacts
+from app.probe.models import BucketEncryption, BucketFacts, KeyFacts, Problem
 from app.probe.session import make_client, make_session
 from app.probe.target import Target
 
@@ -62,81 +61,6 @@ class _Clients:
             return self._clients[key]
 
 
-def _problem_in(p: Problem) -> checks.ProblemIn:
-    return checks.ProblemIn(status=p.status, action=p.action, code=p.code, message=p.message)
-
-
-def _trails_in(
-    found: list[TrailFacts] | Problem | None,
-) -> list[checks.TrailIn] | checks.ProblemIn | None:
-    if found is None:
-        return None
-    if isinstance(found, Problem):
-        return _problem_in(found)
-    return [
-        checks.TrailIn(
-            name=t.name,
-            is_logging=t.is_logging,
-            is_multi_region=t.is_multi_region,
-            management_events=t.management_events,
-            excludes_kms=t.excludes_kms,
-            selectors_kind=t.selectors_kind,
-            logs_read_events=t.logs_read_events,
-        )
-        for t in found
-    ]
-
-
-def _encryption_in(
-    found: BucketEncryption | Problem,
-) -> checks.BucketEncryptionIn | checks.ProblemIn:
-    if isinstance(found, Problem):
-        return _problem_in(found)
-    rules = [
-        checks.EncryptionRuleIn(
-            sse_algorithm=r.sse_algorithm,
-            kms_master_key_id=r.kms_master_key_id,
-            bucket_key_enabled=r.bucket_key_enabled,
-            blocked_encryption_types=r.blocked_encryption_types,
-        )
-        for r in found.rules
-    ]
-    return checks.BucketEncryptionIn(rules=rules, explicit=found.explicit)
-
-
-def _objects_in(
-    found: list[ObjectFacts] | Problem | None,
-) -> list[checks.ObjectIn] | checks.ProblemIn | None:
-    if found is None:
-        return None
-    if isinstance(found, Problem):
-        return _problem_in(found)
-    return [
-        checks.ObjectIn(
-            key=o.key,
-            server_side_encryption=o.server_side_encryption,
-            sse_kms_key_id=o.sse_kms_key_id,
-            sse_customer_algorithm=o.sse_customer_algorithm,
-            bucket_key_enabled=o.bucket_key_enabled,
-            client_side_envelope=o.client_side_envelope,
-        )
-        for o in found
-    ]
-
-
-def _key_in(found: Any) -> checks.KeyIn | checks.ProblemIn | None:
-    if found is None:
-        return None
-    if isinstance(found, Problem):
-        return _problem_in(found)
-    fields = {f.name for f in dataclasses.fields(checks.KeyIn)}
-    values = {name: getattr(found, name) for name in fields if name != "rotation_problem"}
-    rotation = found.rotation_problem
-    return checks.KeyIn(
-        **values, rotation_problem=None if rotation is None else _problem_in(rotation)
-    )
-
-
 def probe_bucket(
     *,
     clients: _Clients,
@@ -144,7 +68,7 @@ def probe_bucket(
     name: str,
     region: str | None,
     sample_objects: int,
-) -> checks.BucketIn:
+) -> BucketFacts:
     """Collect everything the checks need about one bucket (reads only)."""
     s3c = clients.get("s3", region)
     encryption = s3.bucket_encryption(s3c, name)
@@ -154,15 +78,13 @@ def probe_bucket(
         rule = encryption.default_rule
         if rule is not None and rule.sse_algorithm.startswith("aws:kms"):
             key = keys.describe(clients.get("kms", region), rule.kms_master_key_id)
-    objects = s3.sample_objects(s3c, name, sample_objects) if sample_objects > 0 else None
-    policy_in = _problem_in(policy) if isinstance(policy, Problem) else policy.policy
-    return checks.BucketIn(
+    return BucketFacts(
         name=name,
         region=region,
-        encryption=_encryption_in(encryption),
-        policy=policy_in,
-        key=_key_in(key),
-        objects=_objects_in(objects),
+        encryption=encryption,
+        policy=policy,
+        key=key,
+        objects=s3.sample_objects(s3c, name, sample_objects),  # [] without a call when 0
     )
 
 
@@ -245,8 +167,8 @@ class ProbeStream:
                     future.cancel()
 
 
-def _key_arn(facts: checks.BucketIn) -> str | None:
-    return facts.key.arn if isinstance(facts.key, checks.KeyIn) else None
+def _key_arn(facts: BucketFacts) -> str | None:
+    return facts.key.arn if isinstance(facts.key, KeyFacts) else None
 
 
 def start_probe(
@@ -300,7 +222,7 @@ def start_probe(
     names = sorted(listed) if wanted is None else list(dict.fromkeys(wanted))
     trails = None
     if configuration.get("require_audit_trail"):
-        trails = _trails_in(cloudtrail.trails(clients.get("cloudtrail")))
+        trails = cloudtrail.trails(clients.get("cloudtrail"))
     keys = kms.KeyCache(own_account=account)
 
     def check(name: str) -> BucketReport:

@@ -1,34 +1,39 @@
 """The probe's checks: every check id in every status it can take, against the real rule set.
 
 Expected configurations come from rules/ (never written out here); buckets are built from the
-checks' own input dataclasses, so these tests need no collector and no AWS endpoint.
+collectors' models (app/probe/models.py) by hand, so these tests need no AWS endpoint.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from pydantic import BaseModel
 
 from app.advisor.loader import load_ruleset
 from app.probe.checks import (
     CHECK_IDS,
     NOTHING_TO_DO,
-    BucketEncryptionIn,
-    BucketIn,
-    EncryptionRuleIn,
     Finding,
-    KeyIn,
-    ObjectIn,
-    ProblemIn,
-    TrailIn,
     bucket_status,
     check_bucket,
     summarize,
+)
+from app.probe.models import (
+    BucketEncryption,
+    BucketFacts,
+    EncryptionRule,
+    KeyFacts,
+    ObjectFacts,
+    PolicyFacts,
+    Problem,
+    TrailFacts,
 )
 
 RULESET = load_ruleset()
@@ -39,17 +44,51 @@ KEY_ARN = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/{KEY_ID}"
 OTHER_KEY_ARN = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/ffffffff-0000-0000-0000-000000000000"
 CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "docs" / "CONTRACT.md"
 
-DENIED = ProblemIn("unknown", "s3:GetEncryptionConfiguration", "AccessDenied", "Access Denied")
-GONE = ProblemIn("error", None, "NoSuchBucket", "The specified bucket does not exist")
-POLICY_DENIED = ProblemIn("unknown", "s3:GetBucketPolicy", "AccessDenied", "Access Denied")
-KEY_DENIED = ProblemIn("unknown", "kms:DescribeKey", "AccessDeniedException", "cross-account key")
-KEY_FAULT = ProblemIn("error", None, "KMSInternalException", "internal error")
-TRAILS_DENIED = ProblemIn("unknown", "cloudtrail:DescribeTrails", "AccessDenied", "denied")
-TRAILS_FAULT = ProblemIn("error", None, "ThrottlingException", "Rate exceeded after retries")
-LIST_DENIED = ProblemIn("unknown", "s3:GetObject", "AccessDenied", "HeadObject refused")
-LIST_FAULT = ProblemIn("error", None, "SlowDown", "Reduce your request rate")
+M = TypeVar("M", bound=BaseModel)
 
-GOOD_TRAIL = TrailIn("org-trail", True, True, True, False, "classic")
+
+def replace(model: M, **changes: Any) -> M:
+    """A copy of a collected model with fields replaced, validated as the collector's are."""
+    return type(model).model_validate(dict(model) | changes)
+
+
+def refused(action: str, code: str, message: str) -> Problem:
+    """A fact the probe was not allowed to read."""
+    return Problem(status="unknown", action=action, code=code, message=message)
+
+
+def failed(code: str, message: str) -> Problem:
+    """A fact the probe could not read (service fault, resource gone)."""
+    return Problem(status="error", code=code, message=message)
+
+
+DENIED = refused("s3:GetEncryptionConfiguration", "AccessDenied", "Access Denied")
+GONE = failed("NoSuchBucket", "The specified bucket does not exist")
+POLICY_DENIED = refused("s3:GetBucketPolicy", "AccessDenied", "Access Denied")
+KEY_DENIED = refused("kms:DescribeKey", "AccessDeniedException", "cross-account key")
+KEY_FAULT = failed("KMSInternalException", "internal error")
+TRAILS_DENIED = refused("cloudtrail:DescribeTrails", "AccessDenied", "denied")
+TRAILS_FAULT = failed("ThrottlingException", "Rate exceeded after retries")
+LIST_DENIED = refused("s3:GetObject", "AccessDenied", "HeadObject refused")
+LIST_FAULT = failed("SlowDown", "Reduce your request rate")
+NO_POLICY = PolicyFacts(policy=None)
+
+
+def trail(name: str, **changes: Any) -> TrailFacts:
+    """A logging, multi-Region trail recording every KMS event (reads too), changed."""
+    base = TrailFacts(
+        name=name,
+        is_logging=True,
+        is_multi_region=True,
+        management_events=True,
+        excludes_kms=False,
+        logs_read_events=True,
+        selectors_kind="classic",
+    )
+    return replace(base, **changes)
+
+
+GOOD_TRAIL = trail("org-trail")
 GOOD_TRAILS = [GOOD_TRAIL]
 
 
@@ -64,9 +103,9 @@ def config(option: str, **changes: Any) -> dict[str, Any]:
     return conf
 
 
-def key(**changes: Any) -> KeyIn:
+def key(**changes: Any) -> KeyFacts:
     """A customer managed, symmetric, enabled AWS_KMS key rotating every 365 days."""
-    base = KeyIn(
+    base = KeyFacts(
         key_id=KEY_ID,
         arn=KEY_ARN,
         account=ACCOUNT,
@@ -82,7 +121,7 @@ def key(**changes: Any) -> KeyIn:
     return replace(base, **changes)
 
 
-def key_for(option: str) -> KeyIn | None:
+def key_for(option: str) -> KeyFacts | None:
     """The key a bucket following the option uses (None for the AWS managed key)."""
     kms = config(option).get("kms_key")
     if not kms or kms["KeyManager"] == "AWS":
@@ -125,7 +164,7 @@ def write_statement(header: str) -> dict[str, Any]:
     }
 
 
-def compliant(option: str, **changes: Any) -> BucketIn:
+def compliant(option: str, **changes: Any) -> BucketFacts:
     """A bucket that follows the option in every respect, with fields replaced by `changes`."""
     conf = config(option)
     rule = conf["ServerSideEncryptionConfiguration"]["Rules"][0]
@@ -134,12 +173,12 @@ def compliant(option: str, **changes: Any) -> BucketIn:
     statements = [tls_statement()]
     if conf["bucket_policy"]["deny_unencrypted_writes"]:
         statements.append(write_statement(conf["bucket_policy"]["required_encryption_header"]))
-    bucket = BucketIn(
+    bucket = BucketFacts(
         name=BUCKET,
         region="eu-west-1",
-        encryption=BucketEncryptionIn(
+        encryption=BucketEncryption(
             rules=[
-                EncryptionRuleIn(
+                EncryptionRule(
                     sse_algorithm=algorithm,
                     kms_master_key_id=bucket_key.arn if bucket_key else None,
                     bucket_key_enabled=rule["BucketKeyEnabled"],
@@ -148,26 +187,46 @@ def compliant(option: str, **changes: Any) -> BucketIn:
             ],
             explicit=True,
         ),
-        policy={"Version": "2012-10-17", "Statement": statements},
+        policy=PolicyFacts(policy={"Version": "2012-10-17", "Statement": statements}),
         key=bucket_key,
-        objects=None,
     )
     return replace(bucket, **changes)
 
 
-def rules(*rules_in: EncryptionRuleIn, explicit: bool = True) -> BucketEncryptionIn:
+def rules(*rules_in: EncryptionRule, explicit: bool = True) -> BucketEncryption:
     """A default encryption configuration holding these rules."""
-    return BucketEncryptionIn(rules=list(rules_in), explicit=explicit)
+    return BucketEncryption(rules=list(rules_in), explicit=explicit)
 
 
-def kms_rule(**changes: Any) -> EncryptionRuleIn:
+def rule(sse_algorithm: str, **fields: Any) -> EncryptionRule:
+    """One default encryption rule ("" for a rule without an algorithm)."""
+    return EncryptionRule(sse_algorithm=sse_algorithm, **fields)
+
+
+def kms_rule(**changes: Any) -> EncryptionRule:
     """The rule of a compliant sse-kms-cmk bucket, changed."""
-    return replace(EncryptionRuleIn("aws:kms", KEY_ARN, True, ["SSE-C"]), **changes)
+    base = rule(
+        "aws:kms",
+        kms_master_key_id=KEY_ARN,
+        bucket_key_enabled=True,
+        blocked_encryption_types=["SSE-C"],
+    )
+    return replace(base, **changes)
 
 
-def obj(name: str, **fields: Any) -> ObjectIn:
+def blocks_sse_c() -> EncryptionRule:
+    """A rule with no algorithm that only blocks SSE-C."""
+    return rule("", blocked_encryption_types=["SSE-C"])
+
+
+def policy(document: dict[str, Any]) -> PolicyFacts:
+    """A bucket policy as the collector returns it."""
+    return PolicyFacts(policy=document)
+
+
+def obj(name: str, **fields: Any) -> ObjectFacts:
     """A sampled object."""
-    return ObjectIn(key=name, **fields)
+    return ObjectFacts(key=name, **fields)
 
 
 KMS_OBJECT = obj("a.csv", server_side_encryption="aws:kms", sse_kms_key_id=KEY_ARN)
@@ -180,16 +239,16 @@ class Case:
     name: str
     check: str
     status: str
-    bucket: BucketIn
+    bucket: BucketFacts
     option: str = "sse-kms-cmk"
-    trails: list[TrailIn] | ProblemIn | None = None
+    trails: list[TrailFacts] | Problem | None = None
     conf: dict[str, Any] | None = None
     says: str | None = None
     """A phrase the message must contain."""
 
 
 CMK = compliant("sse-kms-cmk")
-AES = rules(EncryptionRuleIn("AES256", None, False, ["SSE-C"]))
+AES = rules(rule("AES256", bucket_key_enabled=False, blocked_encryption_types=["SSE-C"]))
 
 CASES: list[Case] = [
     # default-encryption
@@ -216,7 +275,7 @@ CASES: list[Case] = [
         "no-explicit-config-with-the-implied-rule",
         "default-encryption",
         "pass",
-        replace(compliant("sse-s3"), encryption=rules(EncryptionRuleIn("AES256"), explicit=False)),
+        replace(compliant("sse-s3"), encryption=rules(rule("AES256"), explicit=False)),
         "sse-s3",
         says="by default",
     ),
@@ -231,13 +290,13 @@ CASES: list[Case] = [
         "later-rule-disagrees",
         "default-encryption",
         "warn",
-        replace(CMK, encryption=rules(kms_rule(), EncryptionRuleIn("AES256"))),
+        replace(CMK, encryption=rules(kms_rule(), rule("AES256"))),
     ),
     Case(
         "first-rule-without-algorithm-then-kms",
         "default-encryption",
         "pass",
-        replace(CMK, encryption=rules(EncryptionRuleIn("", None, None, ["SSE-C"]), kms_rule())),
+        replace(CMK, encryption=rules(blocks_sse_c(), kms_rule())),
     ),
     Case(
         "access-denied",
@@ -467,9 +526,7 @@ CASES: list[Case] = [
             CMK,
             key=key(
                 rotation_enabled=None,
-                rotation_problem=ProblemIn(
-                    "unknown", "kms:GetKeyRotationStatus", "AccessDenied", "no"
-                ),
+                rotation_problem=refused("kms:GetKeyRotationStatus", "AccessDenied", "no"),
             ),
         ),
         says="kms:GetKeyRotationStatus",
@@ -549,9 +606,7 @@ CASES: list[Case] = [
         "pass",
         replace(
             CMK,
-            encryption=rules(
-                kms_rule(blocked_encryption_types=None), EncryptionRuleIn("", None, None, ["SSE-C"])
-            ),
+            encryption=rules(kms_rule(blocked_encryption_types=None), blocks_sse_c()),
         ),
     ),
     Case("sse-c-unblocked", "sse-c-blocked", "pass", compliant("sse-c"), "sse-c"),
@@ -567,7 +622,7 @@ CASES: list[Case] = [
         "sse-c-absent",
         "sse-c-blocked",
         "warn",
-        replace(compliant("sse-c"), encryption=rules(EncryptionRuleIn("AES256"))),
+        replace(compliant("sse-c"), encryption=rules(rule("AES256"))),
         "sse-c",
     ),
     Case("denied", "sse-c-blocked", "unknown", replace(CMK, encryption=DENIED)),
@@ -580,29 +635,31 @@ CASES: list[Case] = [
         "pass",
         replace(
             CMK,
-            policy={
-                "Statement": {
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:PutObject",
-                    "Resource": f"arn:aws:s3:::{BUCKET}/*",
-                    "Condition": {
-                        "StringNotEquals": {
-                            "s3:x-amz-server-side-encryption-aws-kms-key-id": KEY_ARN
-                        }
-                    },
+            policy=policy(
+                {
+                    "Statement": {
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:PutObject",
+                        "Resource": f"arn:aws:s3:::{BUCKET}/*",
+                        "Condition": {
+                            "StringNotEquals": {
+                                "s3:x-amz-server-side-encryption-aws-kms-key-id": KEY_ARN
+                            }
+                        },
+                    }
                 }
-            },
+            ),
         ),
     ),
     Case("sse-c-required", "encryption-enforced", "pass", compliant("sse-c"), "sse-c"),
     Case("dsse-required", "encryption-enforced", "pass", compliant("dsse-kms"), "dsse-kms"),
-    Case("no-policy", "encryption-enforced", "fail", replace(CMK, policy=None)),
+    Case("no-policy", "encryption-enforced", "fail", replace(CMK, policy=NO_POLICY)),
     Case(
         "wrong-header",
         "encryption-enforced",
         "fail",
-        replace(CMK, policy={"Statement": [write_statement("AES256")]}),
+        replace(CMK, policy=policy({"Statement": [write_statement("AES256")]})),
     ),
     Case(
         "header-presence-only",
@@ -610,14 +667,16 @@ CASES: list[Case] = [
         "warn",
         replace(
             CMK,
-            policy={
-                "Statement": [
-                    {
-                        **write_statement("aws:kms"),
-                        "Condition": {"Null": {"s3:x-amz-server-side-encryption": "true"}},
-                    }
-                ]
-            },
+            policy=policy(
+                {
+                    "Statement": [
+                        {
+                            **write_statement("aws:kms"),
+                            "Condition": {"Null": {"s3:x-amz-server-side-encryption": "true"}},
+                        }
+                    ]
+                }
+            ),
         ),
     ),
     Case("not-required", "encryption-enforced", "not-applicable", compliant("sse-s3"), "sse-s3"),
@@ -632,12 +691,12 @@ CASES: list[Case] = [
     # tls-only
     Case("denied-over-http", "tls-only", "pass", CMK),
     Case("sse-s3-too", "tls-only", "pass", compliant("sse-s3"), "sse-s3"),
-    Case("no-policy", "tls-only", "fail", replace(CMK, policy=None)),
+    Case("no-policy", "tls-only", "fail", replace(CMK, policy=NO_POLICY)),
     Case(
         "reads-only",
         "tls-only",
         "fail",
-        replace(CMK, policy={"Statement": [{**tls_statement(), "Action": "s3:GetObject"}]}),
+        replace(CMK, policy=policy({"Statement": [{**tls_statement(), "Action": "s3:GetObject"}]})),
     ),
     Case(
         "not-required",
@@ -655,7 +714,7 @@ CASES: list[Case] = [
         "audit-trail",
         "pass",
         CMK,
-        trails=[TrailIn("local", True, False, True, False, "classic"), GOOD_TRAIL],
+        trails=[trail("local", is_multi_region=False), GOOD_TRAIL],
         conf=config("sse-kms-cmk", require_audit_trail=True),
     ),
     Case(
@@ -663,7 +722,7 @@ CASES: list[Case] = [
         "audit-trail",
         "pass",
         CMK,
-        trails=[TrailIn("adv", True, True, True, False, "advanced", logs_read_events=True)],
+        trails=[trail("adv", selectors_kind="advanced")],
         conf=config("sse-kms-cmk", require_audit_trail=True),
     ),
     Case(
@@ -671,7 +730,7 @@ CASES: list[Case] = [
         "audit-trail",
         "fail",
         CMK,
-        trails=[TrailIn("org-trail", True, True, True, True, "classic")],
+        trails=[trail("org-trail", excludes_kms=True)],
         conf=config("sse-kms-cmk", require_audit_trail=True),
         says="excludes kms.amazonaws.com",
     ),
@@ -680,7 +739,7 @@ CASES: list[Case] = [
         "audit-trail",
         "fail",
         CMK,
-        trails=[TrailIn("org-trail", False, True, True, False, "classic")],
+        trails=[trail("org-trail", is_logging=False)],
         conf=config("sse-kms-cmk", require_audit_trail=True),
     ),
     Case(
@@ -688,7 +747,7 @@ CASES: list[Case] = [
         "audit-trail",
         "fail",
         CMK,
-        trails=[TrailIn("local", True, False, True, False, "classic")],
+        trails=[trail("local", is_multi_region=False)],
         conf=config("sse-kms-cmk", require_audit_trail=True),
     ),
     Case(
@@ -696,7 +755,7 @@ CASES: list[Case] = [
         "audit-trail",
         "fail",
         CMK,
-        trails=[TrailIn("data-only", True, True, False, False, "advanced")],
+        trails=[trail("data-only", management_events=False, selectors_kind="advanced")],
         conf=config("sse-kms-cmk", require_audit_trail=True),
     ),
     Case(
@@ -704,7 +763,7 @@ CASES: list[Case] = [
         "audit-trail",
         "fail",
         CMK,
-        trails=[TrailIn("writes", True, True, True, False, "classic", logs_read_events=False)],
+        trails=[trail("writes", logs_read_events=False)],
         conf=config("sse-kms-cmk", require_audit_trail=True),
     ),
     Case(
@@ -893,7 +952,9 @@ def test_a_bucket_following_each_option_passes(option: str) -> None:
 @pytest.mark.parametrize("option", sorted(RULESET.options))
 def test_an_unreadable_bucket_is_never_pass_or_fail(option: str) -> None:
     """With every fact refused, no finding passes or fails: all unknown or not applicable."""
-    bucket = BucketIn(BUCKET, None, DENIED, POLICY_DENIED, KEY_DENIED, LIST_DENIED)
+    bucket = BucketFacts(
+        name=BUCKET, encryption=DENIED, policy=POLICY_DENIED, key=KEY_DENIED, objects=LIST_DENIED
+    )
     conf = config(option, require_audit_trail=True)
     findings = check_bucket(bucket, expected=conf, option=option, trails=TRAILS_DENIED)
     assert {f.status for f in findings} <= {"unknown", "not-applicable"}
@@ -902,7 +963,7 @@ def test_an_unreadable_bucket_is_never_pass_or_fail(option: str) -> None:
 
 def test_gone_bucket_is_error() -> None:
     """A bucket deleted between listing and reading is an error, not a failure."""
-    bucket = BucketIn(BUCKET, None, GONE, GONE, None, None)
+    bucket = BucketFacts(name=BUCKET, encryption=GONE, policy=GONE)
     findings = check_bucket(bucket, expected=config("sse-kms-cmk"), option="sse-kms-cmk", trails=[])
     assert bucket_status(findings) == "error"
     assert "fail" not in {f.status for f in findings}
@@ -973,3 +1034,12 @@ def test_encryption_fix_keeps_the_buckets_own_key() -> None:
     found = run(Case("x", "bucket-key", "fail", bucket))
     assert KEY_ARN in found.remediation
     assert "<your key ARN>" not in found.remediation
+
+
+def test_tls_fix_denies_plain_http_on_the_bucket_and_its_objects() -> None:
+    """The tls-only fix names the bucket and its objects, as AWS's example does, and passes."""
+    found = run(Case("x", "tls-only", "fail", replace(CMK, policy=NO_POLICY)))
+    statement = json.loads(found.remediation.split("): ", 1)[1])
+    assert statement["Resource"] == [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]
+    fixed = replace(CMK, policy=policy({"Version": "2012-10-17", "Statement": [statement]}))
+    assert run(Case("x", "tls-only", "pass", fixed)).status == "pass"

@@ -16,14 +16,8 @@ from typing import Any
 import pytest
 
 from app.advisor.loader import load_ruleset
-from app.probe.checks import (
-    CHECK_IDS,
-    BucketEncryptionIn,
-    BucketIn,
-    EncryptionRuleIn,
-    KeyIn,
-    check_bucket,
-)
+from app.probe.checks import CHECK_IDS, check_bucket
+from app.probe.models import BucketEncryption, BucketFacts, EncryptionRule, KeyFacts, PolicyFacts
 from app.probe.remediation import ACTIONABLE_STATUSES, remediation_snippets
 
 CONFIGURATIONS = {oid: o.configuration for oid, o in load_ruleset().options.items()}
@@ -79,25 +73,41 @@ def _expected_encryption(option: str, key_arn: str | None) -> dict[str, Any]:
     return dict(expected)
 
 
-def _fixed_bucket(option: str, encryption: dict[str, Any], policy: Any = None) -> BucketIn:
+def _fixed_bucket(
+    option: str, encryption: dict[str, Any], policy: dict[str, Any] | None = None
+) -> BucketFacts:
     """A bucket whose default encryption (and policy) are those a snippet puts."""
     rules = [
-        EncryptionRuleIn(
-            r["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"],
-            r["ApplyServerSideEncryptionByDefault"].get("KMSMasterKeyID"),
-            r.get("BucketKeyEnabled"),
-            r.get("BlockedEncryptionTypes", {}).get("EncryptionType"),
+        EncryptionRule(
+            sse_algorithm=r["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"],
+            kms_master_key_id=r["ApplyServerSideEncryptionByDefault"].get("KMSMasterKeyID"),
+            bucket_key_enabled=r.get("BucketKeyEnabled"),
+            blocked_encryption_types=r.get("BlockedEncryptionTypes", {}).get("EncryptionType"),
         )
         for r in encryption["Rules"]
     ]
     kms = CONFIGURATIONS[option].get("kms_key")
     key = None
     if kms and rules[0].sse_algorithm.startswith("aws:kms"):
-        key = KeyIn(KEY_ID, KEY_ARN, ACCOUNT, kms["KeyManager"], kms["Origin"], "Enabled")
-    return BucketIn(BUCKET, REGION, BucketEncryptionIn(rules), policy, key)
+        key = KeyFacts(
+            key_id=KEY_ID,
+            arn=KEY_ARN,
+            account=ACCOUNT,
+            key_manager=kms["KeyManager"],
+            origin=kms["Origin"],
+            key_state="Enabled",
+            key_spec="SYMMETRIC_DEFAULT",
+        )
+    return BucketFacts(
+        name=BUCKET,
+        region=REGION,
+        encryption=BucketEncryption(rules=rules),
+        policy=PolicyFacts(policy=policy),
+        key=key,
+    )
 
 
-def _finding_status(check: str, option: str, bucket: BucketIn) -> str:
+def _finding_status(check: str, option: str, bucket: BucketFacts) -> str:
     findings = check_bucket(bucket, expected=_config(option), option=option, trails=None)
     return next(f.status for f in findings if f.check == check)
 

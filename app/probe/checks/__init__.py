@@ -20,13 +20,13 @@ Decisions worth knowing:
   period is a maximum cryptoperiod); with `period_days_range` any period in the range passes.
 * Every rule of the configuration is read: S3 applies the first rule with an algorithm; a later
   rule that disagrees turns a pass into a warn; SSE-C counts as blocked when any rule blocks it.
-* A field that could not be read (a `ProblemIn`) gives `unknown` (naming the IAM action) or
+* A field that could not be read (a `Problem`) gives `unknown` (naming the IAM action) or
   `error`, never `pass` or `fail`.
 
-Layout: inputs.py (what the checks read), findings.py (Finding, statuses, severity, bucket
-status, summary), context.py (the expected configuration and the bucket under judgement),
-encryption.py, keys.py, enforcement.py and trail_objects.py (the checks), judge.py
-(check_bucket).
+The checks read the collectors' own models (app/probe/models.py: BucketFacts, TrailFacts and
+what they hold). Layout: findings.py (Finding, statuses, severity, bucket status, summary),
+context.py (the expected configuration and the bucket under judgement), encryption.py,
+keys.py, enforcement.py and trail_objects.py (the checks), judge.py (check_bucket).
 """
 
 from __future__ import annotations
@@ -42,15 +42,6 @@ from app.probe.checks.findings import (
     bucket_status,
     summarize,
 )
-from app.probe.checks.inputs import (
-    BucketEncryptionIn,
-    BucketIn,
-    EncryptionRuleIn,
-    KeyIn,
-    ObjectIn,
-    ProblemIn,
-    TrailIn,
-)
 from app.probe.checks.judge import check_bucket
 
 __all__ = [
@@ -59,15 +50,8 @@ __all__ = [
     "SEVERITY",
     "SSE_S3_DEFAULT",
     "STATUS_ORDER",
-    "BucketEncryptionIn",
-    "BucketIn",
-    "EncryptionRuleIn",
     "Finding",
-    "KeyIn",
-    "ObjectIn",
-    "ProblemIn",
     "Status",
-    "TrailIn",
     "bucket_status",
     "check_bucket",
     "summarize",

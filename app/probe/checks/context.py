@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.probe.checks.findings import NOTHING_TO_DO, SEVERITY, Finding, Status
-from app.probe.checks.inputs import BucketEncryptionIn, BucketIn, EncryptionRuleIn, ProblemIn
+from app.probe.models import BucketEncryption, BucketFacts, EncryptionRule, Problem
 from app.probe.policy import SSE_C
 
 SSE_S3_DEFAULT = "AES256"
@@ -67,7 +67,7 @@ class _Expected:
 class _Ctx:
     """One bucket under judgement."""
 
-    bucket: BucketIn
+    bucket: BucketFacts
     exp: _Expected
 
     def finding(
@@ -82,7 +82,7 @@ class _Ctx:
         """A finding of this check; pass and not-applicable need no remediation text."""
         return Finding(check, status, SEVERITY[check], expected, actual, message, remediation)
 
-    def problem(self, check: str, problem: ProblemIn, what: str, expected: str) -> Finding:
+    def problem(self, check: str, problem: Problem, what: str, expected: str) -> Finding:
         """The `unknown` / `error` finding for a fact that could not be read."""
         if problem.status == "unknown":
             action = problem.action or "a read permission"
@@ -109,7 +109,7 @@ class _Ctx:
         rule = dict(self.exp.rule)
         default = dict(rule.get("ApplyServerSideEncryptionByDefault") or {})
         encryption = self.bucket.encryption
-        if "KMSMasterKeyID" in default and isinstance(encryption, BucketEncryptionIn):
+        if "KMSMasterKeyID" in default and isinstance(encryption, BucketEncryption):
             current, _ = _effective_rule(encryption)
             if current.kms_master_key_id and not _is_aws_managed_ref(current.kms_master_key_id):
                 # Keep the bucket's own key in place of the rule set's placeholder.
@@ -122,12 +122,12 @@ class _Ctx:
         )
 
 
-def _effective_rule(encryption: BucketEncryptionIn) -> tuple[EncryptionRuleIn, list[str]]:
+def _effective_rule(encryption: BucketEncryption) -> tuple[EncryptionRule, list[str]]:
     """The rule S3 applies (the first with an algorithm) and the algorithms of the others."""
     with_default = [r for r in encryption.rules if r.sse_algorithm]
     if not with_default:
         # No rule names an algorithm: S3 falls back to SSE-S3 (the 2023 default).
-        return EncryptionRuleIn(SSE_S3_DEFAULT), []
+        return EncryptionRule(sse_algorithm=SSE_S3_DEFAULT), []
     return with_default[0], [r.sse_algorithm for r in with_default[1:]]
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from app.probe.checks.context import _Ctx, _effective_rule
 from app.probe.checks.findings import Finding
-from app.probe.checks.inputs import ProblemIn
+from app.probe.models import Problem
 from app.probe.policy import SSE_C
 
 
 def _default_encryption(ctx: _Ctx) -> Finding:
     check, expected = "default-encryption", ctx.exp.algorithm
     encryption = ctx.bucket.encryption
-    if isinstance(encryption, ProblemIn):
+    if isinstance(encryption, Problem):
         return ctx.problem(check, encryption, "the default encryption", expected)
     rule, others = _effective_rule(encryption)
     actual = rule.sse_algorithm
@@ -54,7 +54,7 @@ def _bucket_key(ctx: _Ctx) -> Finding:
         )
     expected = str(bool(wanted)).lower()
     encryption = ctx.bucket.encryption
-    if isinstance(encryption, ProblemIn):
+    if isinstance(encryption, Problem):
         return ctx.problem(check, encryption, "the default encryption", expected)
     rule, _ = _effective_rule(encryption)
     actual = str(bool(rule.bucket_key_enabled)).lower()
@@ -83,7 +83,7 @@ def _sse_c_blocked(ctx: _Ctx) -> Finding:
     block = SSE_C in wanted
     expected = "SSE-C blocked" if block else "SSE-C allowed (NONE)"
     encryption = ctx.bucket.encryption
-    if isinstance(encryption, ProblemIn):
+    if isinstance(encryption, Problem):
         return ctx.problem(check, encryption, "the default encryption", expected)
     stated = [
         r.blocked_encryption_types

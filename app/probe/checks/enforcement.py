@@ -6,17 +6,22 @@ import json
 
 from app.probe.checks.context import _Ctx
 from app.probe.checks.findings import Finding
-from app.probe.checks.inputs import KeyIn, ProblemIn
+from app.probe.models import KeyFacts, Problem
 from app.probe.policy import SSE_C, WriteEnforcement, denies_insecure_transport, write_enforcement
 
 
 def _policy_cli(ctx: _Ctx, condition: str, action: str) -> str:
-    """A remediation naming the Deny statement to add to the bucket policy."""
+    """A remediation naming the Deny statement to add to the bucket policy.
+
+    A deny of every action (`s3:*`, the TLS deny) names the bucket as well as its objects, as
+    AWS's example does, so bucket-level requests over plain HTTP are denied too.
+    """
+    objects = f"arn:aws:s3:::{ctx.bucket.name}/*"
     statement = {
         "Effect": "Deny",
         "Principal": "*",
         "Action": action,
-        "Resource": f"arn:aws:s3:::{ctx.bucket.name}/*",
+        "Resource": [f"arn:aws:s3:::{ctx.bucket.name}", objects] if action == "s3:*" else objects,
         "Condition": json.loads(condition),
     }
     return (
@@ -30,12 +35,12 @@ def _encryption_enforced(ctx: _Ctx) -> Finding:
     header = str(ctx.exp.policy.get("required_encryption_header", ctx.exp.algorithm))
     if not ctx.exp.policy.get("deny_unencrypted_writes"):
         return ctx.finding(check, "not-applicable", "-", "-", "The option does not require it.")
-    key_arn = ctx.bucket.key.arn if isinstance(ctx.bucket.key, KeyIn) else None
+    key_arn = ctx.bucket.key.arn if isinstance(ctx.bucket.key, KeyFacts) else None
     customer_key = (ctx.exp.kms_key or {}).get("KeyManager") == "CUSTOMER"
     expected = f"deny PutObject without {header}"
-    policy = ctx.bucket.policy
-    if isinstance(policy, ProblemIn):
-        return ctx.problem(check, policy, "the bucket policy", expected)
+    if isinstance(ctx.bucket.policy, Problem):
+        return ctx.problem(check, ctx.bucket.policy, "the bucket policy", expected)
+    policy = ctx.bucket.policy.policy
     level = write_enforcement(
         policy,
         required_header=header,
@@ -75,9 +80,9 @@ def _tls_only(ctx: _Ctx) -> Finding:
     check, expected = "tls-only", "deny aws:SecureTransport false"
     if not ctx.exp.policy.get("deny_insecure_transport"):
         return ctx.finding(check, "not-applicable", "-", "-", "The option does not require it.")
-    policy = ctx.bucket.policy
-    if isinstance(policy, ProblemIn):
-        return ctx.problem(check, policy, "the bucket policy", expected)
+    if isinstance(ctx.bucket.policy, Problem):
+        return ctx.problem(check, ctx.bucket.policy, "the bucket policy", expected)
+    policy = ctx.bucket.policy.policy
     if denies_insecure_transport(policy, bucket=ctx.bucket.name):
         return ctx.finding(
             check, "pass", expected, "denied", "The bucket policy denies requests without TLS."

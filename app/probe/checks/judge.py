@@ -9,17 +9,17 @@ from app.probe.checks.context import _Ctx, _Expected
 from app.probe.checks.encryption import _bucket_key, _default_encryption, _sse_c_blocked
 from app.probe.checks.enforcement import _encryption_enforced, _tls_only
 from app.probe.checks.findings import Finding
-from app.probe.checks.inputs import BucketIn, ProblemIn, TrailIn
 from app.probe.checks.keys import _key_manager, _key_origin, _key_rotation, _key_state
 from app.probe.checks.trail_objects import _audit_trail, _object_sample
+from app.probe.models import BucketFacts, Problem, TrailFacts
 
 
 def check_bucket(
-    bucket: BucketIn,
+    bucket: BucketFacts,
     *,
     expected: Mapping[str, Any],
     option: str,
-    trails: list[TrailIn] | ProblemIn | None,
+    trails: list[TrailFacts] | Problem | None,
 ) -> list[Finding]:
     """Judge one bucket against an option's expected configuration.
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from app.probe.checks.context import _Ctx, _effective_rule, _is_aws_managed_ref
 from app.probe.checks.findings import NOTHING_TO_DO, Finding, Status
-from app.probe.checks.inputs import KeyIn, ProblemIn
+from app.probe.models import KeyFacts, Problem
+
+#: aws:kms without a key id: the AWS managed key aws/s3, which cannot be disabled.
+_AWS_S3_KEY = KeyFacts(
+    key_id="alias/aws/s3",
+    arn="alias/aws/s3",
+    account="",
+    key_manager="AWS",
+    origin="AWS_KMS",
+    key_state="Enabled",
+    key_spec="SYMMETRIC_DEFAULT",
+)
 
 
-def _key_for(ctx: _Ctx, check: str, expected: str) -> KeyIn | Finding:
+def _key_for(ctx: _Ctx, check: str, expected: str) -> KeyFacts | Finding:
     """The key behind the bucket, or the finding that ends the check without one."""
     if not ctx.exp.uses_kms:
         why = (
@@ -19,7 +28,7 @@ def _key_for(ctx: _Ctx, check: str, expected: str) -> KeyIn | Finding:
         )
         return ctx.finding(check, "not-applicable", expected, "-", f"Not applicable: {why}.")
     encryption = ctx.bucket.encryption
-    if isinstance(encryption, ProblemIn):
+    if isinstance(encryption, Problem):
         return ctx.problem(check, encryption, "the default encryption (to find its key)", expected)
     rule, _ = _effective_rule(encryption)
     if not rule.sse_algorithm.startswith("aws:kms"):
@@ -37,7 +46,7 @@ def _key_for(ctx: _Ctx, check: str, expected: str) -> KeyIn | Finding:
         )
     key = ctx.bucket.key
     aws_managed = _is_aws_managed_ref(rule.kms_master_key_id)
-    if isinstance(key, ProblemIn):
+    if isinstance(key, Problem):
         return ctx.problem(
             check, key, f"the KMS key {rule.kms_master_key_id or 'aws/s3'}", expected
         )
@@ -45,20 +54,19 @@ def _key_for(ctx: _Ctx, check: str, expected: str) -> KeyIn | Finding:
         if not aws_managed:
             return ctx.problem(
                 check,
-                ProblemIn(
-                    "unknown",
-                    "kms:DescribeKey",
-                    "NotDescribed",
-                    f"the key {rule.kms_master_key_id} was not described",
+                Problem(
+                    status="unknown",
+                    action="kms:DescribeKey",
+                    code="NotDescribed",
+                    message=f"the key {rule.kms_master_key_id} was not described",
                 ),
                 "the KMS key",
                 expected,
             )
-        # aws:kms without a key id: the AWS managed key aws/s3, which cannot be disabled.
-        return KeyIn("alias/aws/s3", "alias/aws/s3", "", "AWS", "AWS_KMS", "Enabled")
+        return _AWS_S3_KEY
     if aws_managed and key.key_manager != "AWS":
         # The configuration names the AWS managed key; some emulators report it as CUSTOMER.
-        return replace(key, key_manager="AWS")
+        return key.model_copy(update={"key_manager": "AWS"})
     return key
 
 
@@ -151,7 +159,7 @@ def _key_state(ctx: _Ctx) -> Finding:
     )
 
 
-def _rotation_not_applicable(key: KeyIn) -> str | None:
+def _rotation_not_applicable(key: KeyFacts) -> str | None:
     """Why the key cannot rotate automatically, or None when it can."""
     if key.key_manager == "AWS":
         return "AWS rotates AWS managed keys every year (since May 2022); the period is fixed"
@@ -193,7 +201,12 @@ def _key_rotation(ctx: _Ctx) -> Finding:
     if key.rotation_enabled is None:
         return ctx.problem(
             check,
-            ProblemIn("unknown", "kms:GetKeyRotationStatus", "NotRead", "rotation status not read"),
+            Problem(
+                status="unknown",
+                action="kms:GetKeyRotationStatus",
+                code="NotRead",
+                message="rotation status not read",
+            ),
             "the key's rotation status",
             expected,
         )

@@ -6,10 +6,10 @@ from collections import Counter
 
 from app.probe.checks.context import _Ctx
 from app.probe.checks.findings import Finding
-from app.probe.checks.inputs import KeyIn, ObjectIn, ProblemIn, TrailIn
+from app.probe.models import KeyFacts, ObjectFacts, Problem, TrailFacts
 
 
-def _trail_gaps(trail: TrailIn) -> list[str]:
+def _trail_gaps(trail: TrailFacts) -> list[str]:
     """What keeps a trail from recording key use, empty when nothing does."""
     gaps = [
         text
@@ -25,7 +25,7 @@ def _trail_gaps(trail: TrailIn) -> list[str]:
     return gaps
 
 
-def _audit_trail(ctx: _Ctx, trails: list[TrailIn] | ProblemIn | None) -> Finding:
+def _audit_trail(ctx: _Ctx, trails: list[TrailFacts] | Problem | None) -> Finding:
     check, expected = "audit-trail", "logging multi-Region trail recording KMS events"
     if not ctx.exp.audit:
         return ctx.finding(
@@ -36,10 +36,13 @@ def _audit_trail(ctx: _Ctx, trails: list[TrailIn] | ProblemIn | None) -> Finding
             "The decision does not require a key-use audit trail.",
         )
     if trails is None:
-        trails = ProblemIn(
-            "unknown", "cloudtrail:DescribeTrails", "NotCollected", "trails were not collected"
+        trails = Problem(
+            status="unknown",
+            action="cloudtrail:DescribeTrails",
+            code="NotCollected",
+            message="trails were not collected",
         )
-    if isinstance(trails, ProblemIn):
+    if isinstance(trails, Problem):
         return ctx.problem(check, trails, "the CloudTrail trails", expected)
     good = [t.name for t in trails if not _trail_gaps(t)]
     if good:
@@ -60,7 +63,7 @@ def _audit_trail(ctx: _Ctx, trails: list[TrailIn] | ProblemIn | None) -> Finding
     )
 
 
-def _object_actual(obj: ObjectIn) -> str:
+def _object_actual(obj: ObjectFacts) -> str:
     """How one object is encrypted, in a word."""
     if obj.client_side_envelope:
         return "client-side"
@@ -69,7 +72,7 @@ def _object_actual(obj: ObjectIn) -> str:
     return obj.server_side_encryption or "none"
 
 
-def _object_ok(ctx: _Ctx, obj: ObjectIn, key_arn: str | None) -> bool:
+def _object_ok(ctx: _Ctx, obj: ObjectFacts, key_arn: str | None) -> bool:
     """Whether one sampled object is encrypted as the option expects."""
     if ctx.exp.client_side:
         return obj.client_side_envelope
@@ -85,13 +88,13 @@ def _object_sample(ctx: _Ctx) -> Finding:
     exp = ctx.exp
     expected = "client-side" if exp.client_side else ("SSE-C" if exp.sse_c else exp.algorithm)
     objects = ctx.bucket.objects
-    if isinstance(objects, ProblemIn):
+    if isinstance(objects, Problem):
         return ctx.problem(check, objects, "the sampled objects", expected)
     if not objects:
         return ctx.finding(check, "not-applicable", expected, "-", "No objects were sampled.")
     key = ctx.bucket.key
     customer = (exp.kms_key or {}).get("KeyManager") == "CUSTOMER"
-    key_arn = key.arn if isinstance(key, KeyIn) and customer and exp.uses_kms else None
+    key_arn = key.arn if isinstance(key, KeyFacts) and customer and exp.uses_kms else None
     bad = [o for o in objects if not _object_ok(ctx, o, key_arn)]
     counts = Counter(_object_actual(o) for o in objects)
     actual = ", ".join(f"{name}: {n}" for name, n in sorted(counts.items()))
