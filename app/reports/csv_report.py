@@ -1,0 +1,88 @@
+"""The CSV report: one row per question and answer, then one per probe finding.
+
+The `record` column says which a row is (`answer` or `finding`); the other columns of the
+other kind stay empty. Every row repeats the decision, the version and the report's digest,
+so that rows copied into a spreadsheet still say where they come from.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from app.reports.model import Report
+
+COLUMNS = (
+    "record",
+    "decision_id",
+    "version",
+    "question_id",
+    "question",
+    "answer",
+    "answer_text",
+    "run_id",
+    "bucket",
+    "region",
+    "bucket_status",
+    "check",
+    "status",
+    "severity",
+    "expected",
+    "actual",
+    "message",
+    "remediation",
+    "change",
+    "tickets",
+    "report_sha256",
+)
+
+
+def render_csv(report: Report) -> bytes:
+    """The report's answers and findings as UTF-8 CSV with a header row."""
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, restval="", lineterminator="\r\n")
+    writer.writeheader()
+    common = {
+        "decision_id": report.decision.id,
+        "version": report.decision.version,
+        "report_sha256": report.digest.value,
+    }
+    for qa in report.questions:
+        writer.writerow(
+            {
+                **common,
+                "record": "answer",
+                "question_id": qa.id,
+                "question": qa.text,
+                "answer": qa.answer
+                if isinstance(qa.answer, str)
+                else json.dumps(qa.answer, ensure_ascii=False),
+                "answer_text": qa.answer_text,
+            }
+        )
+    probe = report.probe
+    if probe is None:
+        return out.getvalue().encode("utf-8")
+    for bucket in probe.buckets:
+        for f in bucket.findings:
+            writer.writerow(
+                {
+                    **common,
+                    "record": "finding",
+                    "run_id": probe.run_id,
+                    "bucket": bucket.bucket,
+                    "region": bucket.region,
+                    "bucket_status": bucket.status,
+                    "check": f.check,
+                    "status": f.status,
+                    "severity": f.severity,
+                    "expected": f.expected,
+                    "actual": f.actual,
+                    "message": f.message,
+                    "remediation": f.remediation,
+                    "change": f.change or "",
+                    "tickets": " ".join(t.url for t in f.tickets),
+                }
+            )
+    return out.getvalue().encode("utf-8")

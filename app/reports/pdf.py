@@ -1,0 +1,72 @@
+"""The PDF report: the report model through templates/reports/report.html and the print
+stylesheet static/css/report-print.css, laid out by WeasyPrint.
+
+The PDF carries the JSON report of the same model as an attachment: its digest is the one on
+the cover, so that the document can be checked (extract it, `atrest report verify FILE`) and a
+JSON copy matched to it, however long after it was filed.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from app.reports.common import HEADINGS, SECTIONS, status_label, when
+from app.reports.json_report import render_json
+from app.reports.model import Report
+
+# Not app.core.db.PROJECT_ROOT: importing it loads FastAPI and SQLAlchemy, which rendering a
+# report does not need (the CLI imports this module at start).
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+STYLESHEET = PROJECT_ROOT / "static" / "css" / "report-print.css"
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        auto_reload=False,
+        trim_blocks=False,
+    )
+    # Functions, not filters: the app's own template environment (tests/test_templates.py)
+    # parses every template and knows no filter of ours.
+    env.globals.update(sections=SECTIONS, headings=HEADINGS, when=when, status=status_label)
+    return env
+
+
+def render_html(report: Report) -> str:
+    """The report as the HTML document WeasyPrint lays out."""
+    template = _environment().get_template("reports/report.html")
+    return template.render(r=report, attachment=attachment_name(report))
+
+
+def attachment_name(report: Report) -> str:
+    """The file name of the JSON report attached to the PDF."""
+    return f"atrest-report-{report.decision.id}-v{report.decision.version}.json"
+
+
+def render_pdf(report: Report) -> bytes:
+    """The report as a PDF document (A4, cover page, contents, numbered pages), with the JSON
+    report attached."""
+    # Imported here: WeasyPrint loads Pango through cffi, which only PDF rendering needs.
+    from weasyprint import CSS, HTML, Attachment  # type: ignore[import-untyped]
+
+    generated = report.report.generated_at
+    json_report = Attachment(
+        string=render_json(report),
+        name=attachment_name(report),
+        description=f"The JSON report, sha256 {report.digest.value}: atrest report verify FILE",
+        created=generated,
+        modified=generated,
+        relationship="Source",
+    )
+    document = HTML(string=render_html(report), base_url=str(PROJECT_ROOT))
+    pdf: bytes = document.write_pdf(
+        stylesheets=[CSS(filename=str(STYLESHEET))], attachments=[json_report]
+    )
+    return pdf

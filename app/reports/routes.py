@@ -1,0 +1,44 @@
+"""Report downloads from the decision page (auditors and admins)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from starlette.responses import Response
+
+from app.accounts.access import requires
+from app.accounts.roles import Permission
+from app.core.deps import AdvisorDep, SessionDep, SettingsDep
+from app.reports import MEDIA_TYPES, SUFFIXES, render
+from app.reports.build import build_report
+
+router = APIRouter(tags=["reports"])
+
+
+@router.get(
+    "/decisions/{decision_id}/report.{fmt}",
+    name="decision_report",
+    summary="Download the auditor's report",
+    dependencies=[requires(Permission.EXPORT)],
+)
+def decision_report(
+    session: SessionDep,
+    engine: AdvisorDep,
+    settings: SettingsDep,
+    decision_id: int,
+    fmt: Literal["pdf", "md", "json", "csv"],
+    version: Annotated[int | None, Query(ge=1, description="default: the latest")] = None,
+) -> Response:
+    """The decision's report (a version, with approvals, facts, tickets, probe evidence and its
+    digest) as PDF, Markdown, JSON or CSV."""
+    report = build_report(
+        session=session, engine=engine, settings=settings, decision_id=decision_id, version=version
+    )
+    body = render(report, fmt)
+    name = f"atrest-decision-{decision_id}-v{report.decision.version}{SUFFIXES[fmt]}"
+    return Response(
+        body,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
