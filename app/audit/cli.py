@@ -1,0 +1,60 @@
+"""`atrest audit ...`: the audit log from the command line (added to app.cli as `audit`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from app.audit.service import verify_chain
+from app.core.config import get_settings
+from app.core.db import make_engine
+
+EXIT_BROKEN = 1
+EXIT_UNREADABLE = 2
+HASH_SHOWN = 16
+
+audit_cli = typer.Typer(no_args_is_help=True)
+
+
+@audit_cli.callback()
+def audit() -> None:
+    """The audit log: who changed what, when, hash-chained so tampering shows."""
+
+
+def _unreadable(message: str) -> typer.Exit:
+    typer.echo(f"atrest: cannot read the audit log: {message}", err=True)
+    return typer.Exit(EXIT_UNREADABLE)
+
+
+@audit_cli.command()
+def verify() -> None:
+    """Check every entry's hash and link and the head: exit 0 if intact, 1 at the first bad
+    entry, 2 if the database cannot be read."""
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        raise _unreadable(f"invalid settings: {exc.errors()[0]['msg']}") from None
+    url = make_url(settings.database_url)
+    file = url.database if url.get_backend_name() == "sqlite" else None
+    if file and file != ":memory:" and not Path(file).exists():
+        # Connecting would create an empty file: say there is no database instead.
+        raise _unreadable(f"no database at {file}")
+    db = make_engine(settings)
+    try:
+        with Session(db) as session:
+            result = verify_chain(session=session)
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc  # the driver's own message, if any
+        detail = (str(cause).splitlines() or [""])[0]
+        raise _unreadable(f"{type(exc).__name__}: {detail}") from None
+    finally:
+        db.dispose()
+    if not result.ok:
+        typer.echo(f"audit log broken at entry {result.first_bad_seq}: {result.reason}", err=True)
+        raise typer.Exit(EXIT_BROKEN)
+    typer.echo(f"audit log intact: {result.checked} entries, head {result.head_hash[:HASH_SHOWN]}")
