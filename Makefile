@@ -47,6 +47,7 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-report-tools.sh
 	pg="$$(ATREST_PYTHON=$(BIN)/python bash scripts/ensure-postgres.sh)" \
 	  && export "$$pg" && echo "$$pg" \
 	  && $(BIN)/pytest $(PYTEST_ARGS)
@@ -57,11 +58,15 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app
 
-## bench: the benchmarks under bench/ (figures printed); bench/web.py needs wrk (apt-get install wrk)
+## bench: the benchmarks under bench/ (figures printed); bench/web.py needs wrk (apt-get install
+## wrk); bench/probe.py compares with Prowler when installed (bench/probe.py --install-prowler)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/advisor.py
 	command -v wrk >/dev/null || apt-get install -y -q wrk
 	$(BIN)/python bench/web.py
+	$(BIN)/python bench/probe.py
+	$(BIN)/python bench/concurrency.py
+	$(BIN)/python bench/report.py
 
 ## check: verify the rule set (atrest rules check)
 check: $(VENV)/.installed

@@ -7,7 +7,10 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import app.decisions.models  # noqa: F401  (registers the tables on Base.metadata)
+# Imported for their side effect: each registers its tables on Base.metadata.
+import app.accounts.models
+import app.audit.models
+import app.decisions.models
 import app.probe.records  # noqa: F401
 from app.core.config import get_settings
 from app.core.db import Base

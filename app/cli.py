@@ -1,4 +1,4 @@
-"""The `atrest` command: questions, recommend, rules check, probe, serve."""
+"""The `atrest` command: questions, recommend, rules check, probe, report, serve."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from app.accounts.cli import users_cli
 from app.advisor import get_engine
 from app.advisor.answers import AnswerError
 from app.advisor.evaluate import Engine
@@ -25,7 +26,9 @@ from app.advisor.render import (
     recommendation_markdown,
     recommendation_text,
 )
+from app.audit.cli import audit_cli
 from app.core.config import Settings, get_settings
+from app.reports.command import report_cli
 
 cli = typer.Typer(
     name="atrest",
@@ -36,6 +39,9 @@ cli = typer.Typer(
 )
 rules_cli = typer.Typer(help="Work with the rule set in rules/.", no_args_is_help=True)
 cli.add_typer(rules_cli, name="rules")
+cli.add_typer(report_cli, name="report")
+cli.add_typer(users_cli, name="users")
+cli.add_typer(audit_cli, name="audit")
 
 EXIT_BAD_INPUT = 2
 EXIT_PROBE_UNAVAILABLE = 3
@@ -418,17 +424,39 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
 ) -> None:
-    """Apply database migrations and start the web app."""
+    """Apply database migrations and start the web app; SIGTERM stops it gracefully (exit 0)."""
+    import signal
+    from types import FrameType
+
     import uvicorn
 
     from app.core.db import upgrade_database
+    from app.core.logging import configure_logging
     from app.main import create_app
 
     settings = _settings()
+    configure_logging(settings)  # JSON lines on stderr from here on, uvicorn's too
     _engine()
     upgrade_database(settings)
     _interrupt_stale_probe_runs(settings)
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    web_app = create_app(settings)
+
+    def stopped(_signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    # On SIGTERM (or Ctrl-C) uvicorn stops accepting connections, gives open requests
+    # shutdown_timeout seconds, runs the lifespan's end (running probes stop at their next
+    # bucket), then raises the signal again for the handler it found: this one exits with 0.
+    signal.signal(signal.SIGTERM, stopped)
+    signal.signal(signal.SIGINT, stopped)
+    uvicorn.run(
+        web_app,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,  # configure_logging() did it
+        access_log=False,  # RequestIdMiddleware writes the access lines, with the request id
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+    )
 
 
 def main() -> None:

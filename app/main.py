@@ -5,23 +5,32 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from app.accounts import routes as accounts_pages
+from app.accounts.access import SetupRequired
 from app.advisor import get_engine
+from app.audit import routes as audit_pages
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
-from app.core.errors import DomainError, Invalid
+from app.core.errors import DomainError, Invalid, NotSignedIn
+from app.core.health import migration_heads
+from app.core.health import router as health_router
 from app.core.htmx import is_htmx
+from app.core.logging import RequestIdMiddleware
 from app.core.pagecache import PageCache
+from app.core.security import SecurityMiddleware
 from app.core.templating import make_templates
 from app.decisions import api as decisions_api
 from app.decisions import questionnaire
 from app.decisions import routes as decisions_pages
 from app.probe import routes as probe_pages
 from app.probe.background import ProbeWorkers
+from app.reports import routes as report_pages
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
@@ -52,22 +61,43 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = make_templates()
     app.state.page_cache = PageCache()
     app.state.probe_workers = ProbeWorkers(app.state.sessions, settings.probe_workers)
+    app.state.migration_heads = migration_heads()  # for /readyz
+    app.add_middleware(
+        SecurityMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        secure_cookies=settings.secure_cookies,
+    )
+    app.add_middleware(RequestIdMiddleware)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(questionnaire.router)  # before /decisions/{id}: it owns /decisions/new
     app.include_router(decisions_pages.router)
     app.include_router(decisions_api.router)
     app.include_router(probe_pages.router)
     app.include_router(probe_pages.api)
-
-    @app.get("/healthz", name="healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        """Liveness probe with the rule set version."""
-        return {"status": "ok", "ruleset": app.state.advisor.ruleset.version}
+    app.include_router(health_router)
+    app.include_router(accounts_pages.router)
+    app.include_router(audit_pages.router)
+    app.include_router(report_pages.router)
 
     @app.exception_handler(DomainError)
     def domain_error(request: Request, exc: DomainError) -> Response:
         """Map a service's error to JSON (API), a fragment (HTMX) or a page."""
-        if request.url.path.startswith("/api/"):
+        api = request.url.path.startswith("/api/")
+        if isinstance(exc, NotSignedIn) and not api:
+            # Pages send the browser to sign in (or to the first-run set-up) and back.
+            name = "setup" if isinstance(exc, SetupRequired) else "signin"
+            target = str(request.url_for(name))
+            if name == "signin" and request.method == "GET":
+                target += "?" + urlencode(
+                    {
+                        "next": request.url.path
+                        + ("?" + request.url.query if request.url.query else "")
+                    }
+                )
+            if is_htmx(request):
+                return Response(status_code=401, headers={"HX-Redirect": target})
+            return RedirectResponse(target, status_code=303)
+        if api:
             if isinstance(exc, Invalid):
                 detail = [
                     {

@@ -177,8 +177,9 @@ def live_server(settings: Settings) -> Iterator[str]:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))  # bound here, so no other process can take the port
     host, port = listener.getsockname()
+    web_app = create_app(settings)
     config = uvicorn.Config(
-        create_app(settings),
+        web_app,
         host=host,
         port=port,
         log_level="warning",
@@ -198,7 +199,11 @@ def live_server(settings: Settings) -> Iterator[str]:
             pytest.fail(f"uvicorn did not start on {host}:{port} (see the log above)")
         time.sleep(0.01)
     try:
-        yield f"http://{host}:{port}"
+        base = LiveServer(f"http://{host}:{port}")
+        from tests.support import sign_in  # here: pytester copies of this file lack tests/
+
+        base.cookie, base.csrf = sign_in(web_app, role="admin")
+        yield base
     finally:
         server.should_exit = True
         thread.join(timeout=10)
@@ -235,10 +240,25 @@ def browser() -> Iterator[Browser]:
         playwright.stop()
 
 
+class LiveServer(str):
+    """The live server's base URL, carrying the session cookie of an admin signed in there."""
+
+    cookie: str = ""
+    csrf: str = ""
+
+    def auth_headers(self) -> dict[str, str]:
+        """Headers for a scripted request as that admin (cookie and CSRF token)."""
+        return {"Cookie": f"atrest_session={self.cookie}", "X-CSRF-Token": self.csrf}
+
+
 @contextmanager
-def _new_page(browser: Browser, *, java_script_enabled: bool) -> Iterator[Page]:
+def _new_page(
+    browser: Browser, *, java_script_enabled: bool, server: LiveServer | None = None
+) -> Iterator[Page]:
     context = browser.new_context(java_script_enabled=java_script_enabled)
     context.set_default_timeout(BROWSER_TIMEOUT_MS)
+    if server is not None and server.cookie:  # journeys start signed in as an admin
+        context.add_cookies([{"name": "atrest_session", "value": server.cookie, "url": server}])
     try:
         yield context.new_page()
     finally:
@@ -246,17 +266,25 @@ def _new_page(browser: Browser, *, java_script_enabled: bool) -> Iterator[Page]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A page in a fresh browser context (no cookies or storage shared between tests)."""
-    with _new_page(browser, java_script_enabled=True) as new_page:
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A page in a fresh browser context (no cookies or storage shared between tests), signed
+    in as an admin when the test uses the live server."""
+    with _new_page(browser, java_script_enabled=True, server=_server_of(request)) as new_page:
         yield new_page
 
 
 @pytest.fixture
-def page_nojs(browser: Browser) -> Iterator[Page]:
+def page_nojs(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A page in a fresh context with JavaScript disabled, to check the no-HTMX fallbacks."""
-    with _new_page(browser, java_script_enabled=False) as new_page:
+    with _new_page(browser, java_script_enabled=False, server=_server_of(request)) as new_page:
         yield new_page
+
+
+def _server_of(request: pytest.FixtureRequest) -> LiveServer | None:
+    if "live_server" not in request.fixturenames:
+        return None
+    server = request.getfixturevalue("live_server")
+    return server if isinstance(server, LiveServer) else None
 
 
 def take_screenshot(page: Page, name: str) -> Path:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ATREST = Path(sys.executable).with_name("atrest")
 COMMAND = [str(ATREST)] if ATREST.exists() else [sys.executable, "-m", "app.cli"]
@@ -40,3 +41,31 @@ def run_atrest(
         timeout=timeout,
         check=False,
     )
+
+
+def sign_in(app: Any, *, role: str = "admin", name: str | None = None) -> tuple[str, str]:
+    """Create an account with `role` in the app's database and a sign-in session for it.
+
+    Returns:
+        (session cookie value, CSRF token): what a signed-in browser holds.
+    """
+    from app.accounts import service as accounts
+
+    with app.state.sessions() as session:
+        user = accounts.create_user(
+            session=session,
+            name=name or f"test-{role}",
+            role=role,
+            password="correct horse battery",
+        )
+        login, cookie = accounts.start_session(session=session, user=user)
+        session.commit()
+        return cookie, login.csrf_token
+
+
+def signed_in_client(app: Any, *, role: str = "admin", name: str | None = None) -> Any:
+    """A TestClient that is signed in with `role` and sends the CSRF header on every request."""
+    from fastapi.testclient import TestClient
+
+    cookie, csrf = sign_in(app, role=role, name=name)
+    return TestClient(app, headers={"X-CSRF-Token": csrf}, cookies={"atrest_session": cookie})

@@ -22,7 +22,7 @@ from app.core.config import Settings
 from app.core.db import PROJECT_ROOT
 
 if TYPE_CHECKING:
-    from conftest import DatabaseFactory
+    from conftest import DatabaseFactory, LiveServer
 
 HOME_HEADING = "Which encryption at rest fits your buckets?"
 
@@ -112,8 +112,9 @@ def test_settings_point_at_the_test_database_migrated_to_head(
         db.dispose()
 
 
-def test_live_server_serves_the_home_page(live_server: str) -> None:
-    with urllib.request.urlopen(f"{live_server}/", timeout=10) as response:
+def test_live_server_serves_the_home_page(live_server: LiveServer) -> None:
+    request = urllib.request.Request(f"{live_server}/", headers=live_server.auth_headers())
+    with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
         body = response.read().decode()
     title = re.search(r"<title>(.*?)</title>", body, re.S)

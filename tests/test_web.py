@@ -9,13 +9,14 @@ from fastapi.testclient import TestClient
 from app.core.config import Settings
 from app.core.db import upgrade_database
 from app.main import create_app
-from tests.support import run_atrest
+from tests.support import run_atrest, signed_in_client
 
 
 def client(tmp_path: Path) -> TestClient:
+    """The app on a fresh SQLite file, signed in as a viewer (reading is all these tests do)."""
     settings = Settings(database_url=f"sqlite:///{tmp_path}/atrest.db")
     upgrade_database(settings)
-    return TestClient(create_app(settings))
+    return signed_in_client(create_app(settings), role="viewer")  # type: ignore[no-any-return]
 
 
 def test_home_page_lists_every_option_and_the_rule_set(tmp_path: Path, ruleset) -> None:

@@ -104,6 +104,9 @@ def default_rules_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "rules"
 
 
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(root: Path, rel: str) -> Any:
     path = root / rel
     try:
@@ -111,7 +114,8 @@ def _read_yaml(root: Path, rel: str) -> Any:
     except OSError as exc:
         raise RuleSetError(_display(root, rel), None, None, f"cannot read: {exc.strerror}") from exc
     try:
-        return yaml.safe_load(text)
+        # libyaml's loader when present: the same safe subset, several times faster.
+        return yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark is not None else ""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, IPvAnyNetwork, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.advisor.loader import default_rules_dir
@@ -33,6 +34,35 @@ class Settings(BaseSettings):
         ),
     )
     probe_workers: int = Field(default=2, ge=1, le=16, description="Probes run at once")
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description=(
+            "Addresses of an SSO front end (oauth2-proxy ...) allowed to name the user in "
+            'proxy_user_header, as JSON: ["10.0.0.5/32"]; empty: the header is ignored'
+        ),
+    )
+    proxy_user_header: str = Field(default="X-Forwarded-User", max_length=100)
+    proxy_default_role: Literal["viewer", "architect", "auditor"] | None = Field(
+        default=None,
+        description="Role given to a proxy-vouched user without an account; None: refuse them",
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body")
+    secure_cookies: bool | None = Field(
+        default=None, description="Mark cookies Secure; None: when the request came over https"
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one JSON object a line on stderr; text: for people"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    shutdown_timeout: int = Field(
+        default=20,
+        ge=1,
+        le=600,
+        description="Seconds `atrest serve` lets open requests finish after SIGTERM",
+    )
+    report_fact_max_age_days: int = Field(
+        default=365, ge=1, description="Reports mark facts older than this many days as stale"
+    )
 
     @field_validator("database_url")
     @classmethod

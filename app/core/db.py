@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from app.core.config import Settings
 
@@ -22,6 +23,8 @@ NAMING_CONVENTION = {
 }
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# pg_advisory_lock key held while migrating PostgreSQL: the bytes of "atrestmg".
+MIGRATION_LOCK_ID = 0x6174_7265_7374_6D67
 
 
 class Base(DeclarativeBase):
@@ -30,11 +33,23 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# How long a SQLite writer waits for the lock before "database is locked". SQLite's busy
+# handler does not queue waiters fairly: with 20 concurrent writers one request waited up to
+# 7.6 s in bench/concurrency.py, and a 10 s limit let one in ~1,800 fail; 30 s gives margin.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
 def make_engine(settings: Settings) -> Engine:
     """A SQLAlchemy engine for the configured database."""
     # A liveness ping on every checkout costs a round trip per request: worth it against a
     # server that may restart (PostgreSQL), pointless for a local SQLite file.
     is_sqlite = settings.database_url.startswith("sqlite")
+    # Every change made through a session is recorded in the audit log. The recorder listens
+    # on the Session class (the CLI opens plain Session(engine)s), installed once here since
+    # every engine of the app, the CLI and the probe workers comes from here.
+    from app.audit.recorder import install
+
+    install()
     return create_engine(settings.database_url, pool_pre_ping=not is_sqlite)
 
 
@@ -43,10 +58,30 @@ def upgrade_database(settings: Settings) -> None:
     from alembic import command
     from alembic.config import Config
 
+    from app.core.logging import logging_configured
+
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
     config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
-    command.upgrade(config, "head")
+    # `atrest serve` has set up its JSON logs: alembic.ini's logging config would replace them.
+    config.attributes["skip_logging"] = logging_configured()
+    if not settings.database_url.startswith("postgresql"):
+        command.upgrade(config, "head")
+        return
+    # Several app processes may start at once against one PostgreSQL database: a session-level
+    # advisory lock makes them migrate one at a time (the later ones find the schema at head).
+    locker = create_engine(settings.database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with locker.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+            try:
+                command.upgrade(config, "head")
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
+                )
+    finally:
+        locker.dispose()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -62,7 +97,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         # Concurrent requests: readers do not wait for a writer (WAL), and a writer waits for
         # another writer instead of failing at once with "database is locked".
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 

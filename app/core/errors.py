@@ -45,3 +45,15 @@ class Invalid(DomainError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{'.'.join(map(str, p.loc))}: {p.message}" for p in problems))
+
+
+class NotSignedIn(DomainError):
+    """The route needs an account and the request carries none (pages redirect to sign-in)."""
+
+    status = 401
+
+
+class Forbidden(DomainError):
+    """The account's role does not allow this, or a state-changing request failed CSRF."""
+
+    status = 403

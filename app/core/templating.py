@@ -7,6 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from app.core.htmx import HTMX_VERSION
 
@@ -23,7 +26,38 @@ def make_templates() -> Jinja2Templates:
     env.filters["tojson_pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
     env.filters["answer"] = show_answer
     env.filters["by_rule"] = exclusions_by_rule
+    env.globals["csrf_field"] = csrf_field
+    env.globals["csrf_token"] = csrf_token
+    env.globals["can"] = can
+    env.globals["me"] = me
     return templates
+
+
+@pass_context
+def csrf_token(ctx: Context) -> str:
+    """The CSRF token of the request being rendered ("" outside a request)."""
+    request = ctx.get("request")
+    return str(getattr(request.state, "csrf_token", "")) if request is not None else ""
+
+
+@pass_context
+def csrf_field(ctx: Context) -> Markup:
+    """The hidden form field every state-changing form carries."""
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(csrf_token(ctx))
+
+
+@pass_context
+def me(ctx: Context) -> Any:
+    """The caller of the request being rendered (app.accounts.access.Principal), or None."""
+    request = ctx.get("request")
+    return getattr(request.state, "principal", None) if request is not None else None
+
+
+@pass_context
+def can(ctx: Context, permission: str) -> bool:
+    """Whether the caller may do `permission` (to hide buttons that would be refused)."""
+    principal = me(ctx)
+    return bool(principal is not None and principal.can(permission))
 
 
 def show_answer(value: Any) -> str:

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response, status
 
+from app.accounts.access import PrincipalDep, requires
+from app.accounts.roles import Permission
 from app.core.deps import AdvisorDep, SessionDep
 from app.decisions import approvals, service
 from app.decisions.schemas import (
@@ -47,7 +49,9 @@ def decision_out(view: service.DecisionView) -> DecisionOut:
     )
 
 
-@router.post("/recommendations", summary="Evaluate answers")
+@router.post(
+    "/recommendations", summary="Evaluate answers", dependencies=[requires(Permission.READ)]
+)
 def recommend(
     engine: AdvisorDep,
     answers: Annotated[dict[str, Any], Body(examples=[ANSWERS_EXAMPLE])],
@@ -56,13 +60,18 @@ def recommend(
     return service.evaluate_answers(engine=engine, answers=answers).data
 
 
-@router.post("/decisions", status_code=status.HTTP_201_CREATED, summary="Create a decision")
+@router.post(
+    "/decisions",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a decision",
+    dependencies=[requires(Permission.EDIT)],
+)
 def create_decision(session: SessionDep, engine: AdvisorDep, data: DecisionCreate) -> DecisionOut:
     """Create a decision and its first version from the answers given."""
     return decision_out(service.create_decision(session=session, engine=engine, data=data))
 
 
-@router.get("/decisions", summary="List decisions")
+@router.get("/decisions", summary="List decisions", dependencies=[requires(Permission.READ)])
 def list_decisions(
     session: SessionDep,
     status: Status | None = None,
@@ -76,13 +85,19 @@ def list_decisions(
     return [DecisionSummary.model_validate(d) for d in found]
 
 
-@router.get("/decisions/{decision_id}", summary="Read a decision")
+@router.get(
+    "/decisions/{decision_id}", summary="Read a decision", dependencies=[requires(Permission.READ)]
+)
 def get_decision(session: SessionDep, decision_id: int) -> DecisionOut:
     """A decision with its current answers, result and tickets."""
     return decision_out(service.get_decision(session=session, decision_id=decision_id))
 
 
-@router.patch("/decisions/{decision_id}", summary="Change a decision")
+@router.patch(
+    "/decisions/{decision_id}",
+    summary="Change a decision",
+    dependencies=[requires(Permission.EDIT)],
+)
 def patch_decision(
     session: SessionDep, engine: AdvisorDep, decision_id: int, data: DecisionPatch
 ) -> DecisionOut:
@@ -93,21 +108,33 @@ def patch_decision(
     return decision_out(view)
 
 
-@router.get("/decisions/{decision_id}/versions", summary="List versions")
+@router.get(
+    "/decisions/{decision_id}/versions",
+    summary="List versions",
+    dependencies=[requires(Permission.READ)],
+)
 def list_versions(session: SessionDep, decision_id: int) -> list[VersionOut]:
     """Every saved version of a decision, oldest first."""
     versions = service.list_versions(session=session, decision_id=decision_id)
     return [VersionOut.model_validate(v) for v in versions]
 
 
-@router.get("/decisions/{decision_id}/versions/{number}", summary="Read a version")
+@router.get(
+    "/decisions/{decision_id}/versions/{number}",
+    summary="Read a version",
+    dependencies=[requires(Permission.READ)],
+)
 def get_version(session: SessionDep, decision_id: int, number: int) -> VersionDetail:
     """One version with its result snapshot."""
     version = service.get_version(session=session, decision_id=decision_id, number=number)
     return VersionDetail.model_validate(version)
 
 
-@router.get("/decisions/{decision_id}/diff", summary="Compare two versions")
+@router.get(
+    "/decisions/{decision_id}/diff",
+    summary="Compare two versions",
+    dependencies=[requires(Permission.READ)],
+)
 def diff_versions(session: SessionDep, decision_id: int, before: int, after: int) -> dict[str, Any]:
     """What changed between two versions: answers and outcome."""
     diff = service.compare_versions(
@@ -116,7 +143,11 @@ def diff_versions(session: SessionDep, decision_id: int, before: int, after: int
     return diff.to_json()
 
 
-@router.get("/decisions/{decision_id}/reevaluation", summary="Re-evaluate under today's rules")
+@router.get(
+    "/decisions/{decision_id}/reevaluation",
+    summary="Re-evaluate under today's rules",
+    dependencies=[requires(Permission.READ)],
+)
 def reevaluate(session: SessionDep, engine: AdvisorDep, decision_id: int) -> dict[str, Any]:
     """Whether the current answers would give a different outcome today (changes nothing)."""
     found = service.reevaluate(session=session, engine=engine, decision_id=decision_id)
@@ -131,6 +162,7 @@ def reevaluate(session: SessionDep, engine: AdvisorDep, decision_id: int) -> dic
     "/decisions/{decision_id}/tickets",
     status_code=status.HTTP_201_CREATED,
     summary="Link a ticket",
+    dependencies=[requires(Permission.EDIT)],
 )
 def add_ticket(session: SessionDep, decision_id: int, data: TicketIn) -> TicketOut:
     """Link a ticket URL; Jira, GitHub, GitLab, Linear, Azure DevOps and ServiceNow are recognised."""
@@ -142,6 +174,7 @@ def add_ticket(session: SessionDep, decision_id: int, data: TicketIn) -> TicketO
     "/decisions/{decision_id}/tickets/{link_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Unlink a ticket",
+    dependencies=[requires(Permission.EDIT)],
 )
 def remove_ticket(session: SessionDep, decision_id: int, link_id: int) -> Response:
     """Remove a ticket link."""
@@ -153,25 +186,36 @@ def remove_ticket(session: SessionDep, decision_id: int, link_id: int) -> Respon
     "/decisions/{decision_id}/approvals",
     status_code=status.HTTP_201_CREATED,
     summary="Propose, approve or reject",
+    dependencies=[requires(Permission.READ)],
 )
 def add_approval(
-    session: SessionDep, engine: AdvisorDep, decision_id: int, data: ApprovalIn
+    session: SessionDep,
+    engine: AdvisorDep,
+    principal: PrincipalDep,
+    decision_id: int,
+    data: ApprovalIn,
 ) -> ApprovalOut:
     """Take an approval step on the current version: propose (from draft or rejected), approve
     or reject (from proposed; a rejection needs a comment). 409 when the status does not allow
-    it. Any later change to the decision makes it a draft again."""
+    it. Any later change to the decision makes it a draft again. Proposing needs the edit
+    permission (architects), approving and rejecting the approve permission (auditors)."""
+    principal.demand(approvals.ACTION_PERMISSION[data.action])
     step = approvals.record_step(
         session=session,
         engine=engine,
         decision_id=decision_id,
         action=data.action,
-        actor=data.by,
+        actor=principal.name,
         comment=data.comment,
     )
     return ApprovalOut.model_validate(step)
 
 
-@router.get("/decisions/{decision_id}/approvals", summary="Approval history")
+@router.get(
+    "/decisions/{decision_id}/approvals",
+    summary="Approval history",
+    dependencies=[requires(Permission.READ)],
+)
 def list_approvals(session: SessionDep, decision_id: int) -> list[ApprovalOut]:
     """Every approval step of a decision, oldest first."""
     service.get_decision(session=session, decision_id=decision_id)

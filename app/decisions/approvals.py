@@ -14,9 +14,17 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.accounts.roles import Permission
 from app.advisor.evaluate import Engine
 from app.core.errors import Conflict, Invalid, NotFound, Problem
 from app.decisions.models import APPROVAL_ACTIONS, Approval, Decision, utcnow
+
+#: The permission each action needs: proposing is an edit, deciding is the auditor's.
+ACTION_PERMISSION = {
+    "propose": Permission.EDIT,
+    "approve": Permission.APPROVE,
+    "reject": Permission.APPROVE,
+}
 
 #: The statuses each action may start from.
 ALLOWED_FROM = {
@@ -51,7 +59,7 @@ def record_step(
         problems.append(Problem(("action",), action, "must be propose, approve or reject"))
     actor = actor.strip()
     if not actor:
-        problems.append(Problem(("by",), actor, "says who takes this step and is required"))
+        problems.append(Problem(("actor",), actor, "says who takes this step and is required"))
     comment = (comment or "").strip() or None
     if action == "reject" and comment is None:
         problems.append(Problem(("comment",), comment, "is required to reject: say why"))

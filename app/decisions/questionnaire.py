@@ -11,6 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from app.accounts.access import requires
+from app.accounts.roles import Permission
 from app.core.deps import AdvisorDep, FormDep, SessionDep, TemplatesDep
 from app.core.htmx import is_htmx, see_other
 from app.decisions import service
@@ -27,7 +29,7 @@ def _steps(engine: AdvisorDep) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/decisions/new", name="decision_new")
+@router.get("/decisions/new", name="decision_new", dependencies=[requires(Permission.EDIT)])
 def decision_new(request: Request, engine: AdvisorDep, templates: TemplatesDep) -> Response:
     """Start a decision: give it a title, then answer the questionnaire."""
     return templates.TemplateResponse(
@@ -35,7 +37,7 @@ def decision_new(request: Request, engine: AdvisorDep, templates: TemplatesDep) 
     )
 
 
-@router.post("/decisions/new", name="decision_create")
+@router.post("/decisions/new", name="decision_create", dependencies=[requires(Permission.EDIT)])
 def decision_create(
     request: Request,
     form: FormDep,
@@ -83,7 +85,9 @@ def _wizard_context(
     }
 
 
-@router.get("/decisions/{decision_id}/edit", name="decision_edit")
+@router.get(
+    "/decisions/{decision_id}/edit", name="decision_edit", dependencies=[requires(Permission.EDIT)]
+)
 def decision_edit(
     request: Request,
     session: SessionDep,
@@ -100,7 +104,11 @@ def decision_edit(
     return templates.TemplateResponse(request, "decisions/edit.html", context)
 
 
-@router.post("/decisions/{decision_id}/edit", name="decision_edit_post")
+@router.post(
+    "/decisions/{decision_id}/edit",
+    name="decision_edit_post",
+    dependencies=[requires(Permission.EDIT)],
+)
 def decision_edit_post(
     request: Request,
     form: FormDep,
@@ -135,7 +143,11 @@ def decision_edit_post(
     return see_other(request, "decision_edit", f"?step={max(1, target)}", decision_id=decision_id)
 
 
-@router.post("/decisions/{decision_id}/draft", name="decision_draft")
+@router.post(
+    "/decisions/{decision_id}/draft",
+    name="decision_draft",
+    dependencies=[requires(Permission.EDIT)],
+)
 def decision_draft(
     request: Request,
     form: FormDep,

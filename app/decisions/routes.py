@@ -18,6 +18,8 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from app.accounts.access import PrincipalDep, requires
+from app.accounts.roles import Permission
 from app.advisor.snippets import snippets
 from app.core.deps import AdvisorDep, FormDep, SessionDep, TemplatesDep
 from app.core.errors import Conflict, Invalid, Problem
@@ -39,7 +41,7 @@ def _snippets(option: str, configuration_json: str) -> dict[str, str]:
     return snippets(option=option, configuration=json.loads(configuration_json))
 
 
-@router.get("/", name="home")
+@router.get("/", name="home", dependencies=[requires(Permission.READ)])
 def home(
     request: Request, session: SessionDep, engine: AdvisorDep, templates: TemplatesDep
 ) -> Response:
@@ -56,7 +58,7 @@ def home(
     )
 
 
-@router.get("/decisions.{fmt}", name="decisions_export")
+@router.get("/decisions.{fmt}", name="decisions_export", dependencies=[requires(Permission.EXPORT)])
 def decisions_export(
     request: Request,
     fmt: Literal["csv", "json"],
@@ -77,7 +79,7 @@ def decisions_export(
     )
 
 
-@router.get("/decisions", name="decisions_list")
+@router.get("/decisions", name="decisions_list", dependencies=[requires(Permission.READ)])
 def decisions_list(
     request: Request,
     session: SessionDep,
@@ -151,22 +153,28 @@ def _detail_page(
     )
 
 
-@router.get("/decisions/{decision_id}", name="decision_detail")
+@router.get(
+    "/decisions/{decision_id}", name="decision_detail", dependencies=[requires(Permission.READ)]
+)
 def decision_detail(
     request: Request,
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
+    principal: PrincipalDep,
     decision_id: int,
 ) -> Response:
     """The decision: recommendation, configuration, reasons, facts, history and tickets.
 
-    The page is rendered once per stored state of the decision (its updated_at and version)
-    and rule set; any change to the decision gives a new key.
+    The page is rendered once per stored state of the decision (its updated_at and version),
+    rule set and reader (role and CSRF token: the forms carry it); any change gives a new key.
     """
     cache: PageCache = request.app.state.page_cache
     key = (
         str(request.base_url),
+        principal.name,
+        principal.role,
+        principal.csrf_token,
         decision_id,
         *service.revision(session=session, decision_id=decision_id),
         probe_service.runs_revision(session=session, decision_id=decision_id),
@@ -180,7 +188,11 @@ def decision_detail(
     return Response(body, media_type="text/html; charset=utf-8")
 
 
-@router.post("/decisions/{decision_id}/details", name="decision_details")
+@router.post(
+    "/decisions/{decision_id}/details",
+    name="decision_details",
+    dependencies=[requires(Permission.EDIT)],
+)
 def decision_details(
     request: Request,
     form: FormDep,
@@ -225,7 +237,9 @@ def decision_details(
     return see_other(request, "decision_detail", decision_id=decision_id)
 
 
-@router.get("/decisions/{decision_id}/diff", name="decision_diff")
+@router.get(
+    "/decisions/{decision_id}/diff", name="decision_diff", dependencies=[requires(Permission.READ)]
+)
 def decision_diff(
     request: Request,
     session: SessionDep,
@@ -257,7 +271,11 @@ def decision_diff(
     )
 
 
-@router.get("/decisions/{decision_id}/reevaluate", name="decision_reevaluate")
+@router.get(
+    "/decisions/{decision_id}/reevaluate",
+    name="decision_reevaluate",
+    dependencies=[requires(Permission.READ)],
+)
 def decision_reevaluate(
     request: Request,
     session: SessionDep,
@@ -283,7 +301,11 @@ def decision_reevaluate(
     )
 
 
-@router.post("/decisions/{decision_id}/reevaluate", name="decision_reevaluate_save")
+@router.post(
+    "/decisions/{decision_id}/reevaluate",
+    name="decision_reevaluate_save",
+    dependencies=[requires(Permission.EDIT)],
+)
 def decision_reevaluate_save(
     request: Request, session: SessionDep, engine: AdvisorDep, decision_id: int
 ) -> Response:
@@ -300,24 +322,30 @@ def decision_reevaluate_save(
     return see_other(request, "decision_detail", decision_id=decision_id)
 
 
-@router.post("/decisions/{decision_id}/approvals", name="approval_add")
+@router.post(
+    "/decisions/{decision_id}/approvals",
+    name="approval_add",
+    dependencies=[requires(Permission.READ)],
+)
 def approval_add(
     request: Request,
     form: FormDep,
+    principal: PrincipalDep,
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
     decision_id: int,
 ) -> Response:
     """Propose, approve or reject (a plain form post; errors shown in the Approval section)."""
-    by, comment = str(form.get("by", "")), str(form.get("comment", ""))
+    action, comment = str(form.get("action", "")), str(form.get("comment", ""))
+    principal.demand(approvals.ACTION_PERMISSION.get(action, Permission.APPROVE))
     try:
         approvals.record_step(
             session=session,
             engine=engine,
             decision_id=decision_id,
-            action=str(form.get("action", "")),
-            actor=by,
+            action=action,
+            actor=principal.name,
             comment=comment,
         )
     except (Invalid, Conflict) as exc:
@@ -327,7 +355,7 @@ def approval_add(
             else exc.message
         )
         view = service.get_decision(session=session, decision_id=decision_id)
-        extra = {"approval_by": by, "approval_comment": comment}
+        extra = {"approval_comment": comment}
         return _detail_page(
             request,
             session,
@@ -341,7 +369,9 @@ def approval_add(
     return see_other(request, "decision_detail", "#approval", decision_id=decision_id)
 
 
-@router.post("/decisions/{decision_id}/tickets", name="ticket_add")
+@router.post(
+    "/decisions/{decision_id}/tickets", name="ticket_add", dependencies=[requires(Permission.EDIT)]
+)
 def ticket_add(
     request: Request,
     form: FormDep,
@@ -375,7 +405,11 @@ def ticket_add(
     return _detail_page(request, session, engine, templates, view, extra=context, status_code=422)
 
 
-@router.post("/decisions/{decision_id}/tickets/{link_id}/delete", name="ticket_remove")
+@router.post(
+    "/decisions/{decision_id}/tickets/{link_id}/delete",
+    name="ticket_remove",
+    dependencies=[requires(Permission.EDIT)],
+)
 def ticket_remove(
     request: Request,
     session: SessionDep,
@@ -398,7 +432,11 @@ def ticket_remove(
     return templates.TemplateResponse(request, "decisions/partials/tickets.html", context)
 
 
-@router.get("/decisions/{decision_id}/ticket.md", name="decision_ticket_body")
+@router.get(
+    "/decisions/{decision_id}/ticket.md",
+    name="decision_ticket_body",
+    dependencies=[requires(Permission.READ)],
+)
 def decision_ticket_body(
     request: Request,
     session: SessionDep,

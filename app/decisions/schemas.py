@@ -119,7 +119,6 @@ class ApprovalIn(Input):
     """One approval step (POST /api/decisions/{id}/approvals)."""
 
     action: Literal["propose", "approve", "reject"]
-    by: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] | None = None
 
 

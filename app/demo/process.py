@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from sqlalchemy import select
 
+from app.accounts.models import User
 from app.core.config import Settings
 from app.demo.decision import SAMPLE_TITLE, create_sample_decision
 from app.demo.fidelity import moto_fidelity
@@ -125,6 +127,10 @@ def _announce(echo: Callable[[str], object], s: _Started) -> None:
         f"  moto server      {s.moto_url}  (S3, KMS, CloudTrail, STS; dummy credentials)",
         f"  database         {database}",
         "",
+        "Sign in as "
+        + ", ".join(f"{name} ({role})" for name, role in DEMO_ACCOUNTS)
+        + f", password {DEMO_PASSWORD}",
+        "",
         "Seeded buckets and the probe's verdict on each against sse-kms-cmk:",
         *(
             f"  {b.expected_status:<4}  {b.region:<9}  {b.name:<{width}}  {b.description}"
@@ -158,6 +164,20 @@ def _open_when_started(server: Any, url: str) -> None:
     threading.Thread(target=wait_then_open, daemon=True).start()
 
 
+#: One account per role, to see what each may do (the demo is local and temporary).
+DEMO_ACCOUNTS = (("ada", "admin"), ("ari", "architect"), ("aud", "auditor"), ("vic", "viewer"))
+DEMO_PASSWORD = "demo-passphrase"
+
+
+def _demo_accounts(session: Any) -> None:
+    """Create the demo's accounts, unless a database given with --database-url has them."""
+    from app.accounts import service as accounts
+
+    for name, role in DEMO_ACCOUNTS:
+        if session.scalar(select(User.id).where(User.name == name)) is None:
+            accounts.create_user(session=session, name=name, role=role, password=DEMO_PASSWORD)
+
+
 def _prepare(settings: Settings, moto_url: str) -> tuple[list[DemoBucket], int]:
     """Seed moto, migrate the database, save the sample decision; return (buckets, its id)."""
     from app.advisor import get_engine
@@ -170,6 +190,8 @@ def _prepare(settings: Settings, moto_url: str) -> tuple[list[DemoBucket], int]:
     db = make_engine(settings)
     try:
         with make_sessionmaker(db)() as session, session.begin():
+            session.info["actor"] = "demo"
+            _demo_accounts(session)
             decision_id = create_sample_decision(
                 session=session,
                 engine=get_engine(settings.rules_dir),

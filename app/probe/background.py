@@ -73,6 +73,8 @@ def execute_run(
         The run's final status (done, failed or interrupted).
     """
     with sessions() as session:
+        # The run's start was recorded with the user who asked; its outcome is the system's.
+        session.info["actor"] = "system (probe worker)"
         run = session.get(ProbeRun, run_id)
         if run is None or run.status != "queued":
             return "gone" if run is None else run.status

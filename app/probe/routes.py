@@ -12,6 +12,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from starlette.responses import JSONResponse, Response
 
+from app.accounts.access import requires
+from app.accounts.roles import Permission
 from app.core.deps import AdvisorDep, FormDep, SessionDep, SettingsDep, TemplatesDep
 from app.core.errors import Conflict, Invalid, NotFound, Problem
 from app.core.htmx import is_htmx, page_or_partial, see_other
@@ -51,7 +53,9 @@ def _start(
     return run
 
 
-@router.post("/decisions/{decision_id}/probes", name="probe_start")
+@router.post(
+    "/decisions/{decision_id}/probes", name="probe_start", dependencies=[requires(Permission.PROBE)]
+)
 def probe_start(
     request: Request,
     form: FormDep,
@@ -108,7 +112,11 @@ def _run_context(
 FilterQuery = Annotated[str | None, Query(max_length=100)]
 
 
-@router.get("/decisions/{decision_id}/probes/{run_id}", name="probe_run")
+@router.get(
+    "/decisions/{decision_id}/probes/{run_id}",
+    name="probe_run",
+    dependencies=[requires(Permission.READ)],
+)
 def probe_run(
     request: Request,
     session: SessionDep,
@@ -134,7 +142,11 @@ def probe_run(
     )
 
 
-@router.get("/decisions/{decision_id}/probes/{run_id}/progress", name="probe_progress")
+@router.get(
+    "/decisions/{decision_id}/probes/{run_id}/progress",
+    name="probe_progress",
+    dependencies=[requires(Permission.READ)],
+)
 def probe_progress(
     request: Request,
     session: SessionDep,
@@ -180,7 +192,11 @@ def _ticket_cell(
     )
 
 
-@router.post("/decisions/{decision_id}/findings/tickets", name="finding_ticket_add")
+@router.post(
+    "/decisions/{decision_id}/findings/tickets",
+    name="finding_ticket_add",
+    dependencies=[requires(Permission.EDIT)],
+)
 def finding_ticket_add(
     request: Request,
     form: FormDep,
@@ -224,7 +240,9 @@ def finding_ticket_add(
 
 
 @router.post(
-    "/decisions/{decision_id}/findings/tickets/{ticket_id}/delete", name="finding_ticket_remove"
+    "/decisions/{decision_id}/findings/tickets/{ticket_id}/delete",
+    name="finding_ticket_remove",
+    dependencies=[requires(Permission.EDIT)],
 )
 def finding_ticket_remove(
     request: Request,
@@ -254,7 +272,12 @@ def finding_ticket_remove(
     )
 
 
-@api.post("/decisions/{decision_id}/probes", status_code=202, name="api_probe_start")
+@api.post(
+    "/decisions/{decision_id}/probes",
+    status_code=202,
+    name="api_probe_start",
+    dependencies=[requires(Permission.PROBE)],
+)
 def api_probe_start(
     request: Request,
     session: SessionDep,
@@ -273,7 +296,11 @@ def api_probe_start(
     )
 
 
-@api.get("/decisions/{decision_id}/probes/{run_id}", name="api_probe_run")
+@api.get(
+    "/decisions/{decision_id}/probes/{run_id}",
+    name="api_probe_run",
+    dependencies=[requires(Permission.READ)],
+)
 def api_probe_run(session: SessionDep, decision_id: int, run_id: int) -> dict[str, Any]:
     """A run as the probe JSON of CONTRACT.md, with the run's status and progress under `run`."""
     run = service.get_run(session=session, decision_id=decision_id, run_id=run_id)

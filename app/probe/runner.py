@@ -53,6 +53,9 @@ class _Clients:
 
     def get(self, service: str, region: str | None = None) -> BaseClient:
         key = (service, region or self.default_region)
+        client = self._clients.get(key)  # the common case: no lock once the client exists
+        if client is not None:
+            return client
         with self._lock:
             if key not in self._clients:
                 self._clients[key] = make_client(
@@ -224,6 +227,10 @@ def start_probe(
     if configuration.get("require_audit_trail"):
         trails = cloudtrail.trails(clients.get("cloudtrail"))
     keys = kms.KeyCache(own_account=account)
+    for region_seen in {listed.get(n) or region for n in names}:
+        # Made before the workers start, so no worker waits while another builds one.
+        clients.get("s3", region_seen)
+        clients.get("kms", region_seen)
 
     def check(name: str) -> BucketReport:
         bucket_region = listed.get(name) or region

@@ -10,13 +10,15 @@ from sqlalchemy import text
 
 from app.core.config import Settings
 from app.main import create_app
+from tests.support import signed_in_client
 
 
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    """The app on a fresh, migrated database (SQLite and PostgreSQL)."""
+    """The app on a fresh, migrated database (SQLite and PostgreSQL), signed in as an admin
+    (every permission; tests/accounts covers each role)."""
     app = create_app(settings)
-    with TestClient(app) as test_client:
+    with signed_in_client(app, role="admin") as test_client:
         yield test_client
     app.state.db.dispose()
 

@@ -202,7 +202,7 @@ def test_list_filters_by_status_and_text(client: TestClient) -> None:
     a = create(client, title="Payments lake")
     create(client, title="Marketing exports")
     for action in ("propose", "approve"):
-        client.post(f"/api/decisions/{a['id']}/approvals", json={"action": action, "by": "Ada"})
+        client.post(f"/api/decisions/{a['id']}/approvals", json={"action": action})
     assert [
         d["id"] for d in client.get("/api/decisions", params={"status": "approved"}).json()
     ] == [a["id"]]

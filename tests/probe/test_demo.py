@@ -18,8 +18,10 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy.orm import Session
@@ -256,8 +258,20 @@ def free_port() -> int:
         return int(probe_socket.getsockname()[1])
 
 
-def get(url: str) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=5) as response:
+def signed_in_opener(base: str, name: str, password: str) -> urllib.request.OpenerDirector:
+    """A urllib opener with a cookie jar, signed in through the sign-in form as a person would."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    with opener.open(f"{base}/signin", timeout=5) as response:
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', response.read().decode())
+    assert csrf is not None
+    form = urlencode({"name": name, "password": password, "csrf_token": csrf[1]}).encode()
+    with opener.open(f"{base}/signin", data=form, timeout=5) as response:
+        assert response.status == 200  # followed the redirect home
+    return opener
+
+
+def get(opener: urllib.request.OpenerDirector, url: str) -> tuple[int, str]:
+    with opener.open(url, timeout=5) as response:
         return response.status, response.read().decode()
 
 
@@ -303,9 +317,11 @@ def test_run_demo_serves_the_sample_decision_and_cleans_up(engine: Engine) -> No
         )
         moto_url = wait_for(lines, r"moto server\s+(http://127\.0\.0\.1:\d+)", deadline)[1]
         database = wait_for(lines, r"database\s+sqlite:///(\S+)", deadline)[1]
+        account = wait_for(lines, r"Sign in as (\w+) \(admin\).*password (\S+)", deadline)
         wait_for(lines, r"Uvicorn running on", deadline)  # logged once it listens
-        assert get(f"http://127.0.0.1:{port}/")[0] == 200
-        status, page = get(decision[1])
+        opener = signed_in_opener(f"http://127.0.0.1:{port}", account[1], account[2])
+        assert get(opener, f"http://127.0.0.1:{port}/")[0] == 200
+        status, page = get(opener, decision[1])
         assert status == 200
         assert SAMPLE_TITLE in page
         assert Path(database).exists()

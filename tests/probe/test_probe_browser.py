@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 from app.core.config import Settings
 from app.demo import sample_answers, seed
 from app.probe.target import Target
+from tests.conftest import LiveServer
 from tests.probe.conftest import REGION
 
 Shot = Callable[[Page, str], Path]
@@ -36,17 +37,16 @@ def settings(database_url: str, moto: str) -> Settings:
     return configured
 
 
-def new_decision(base: str) -> int:
+def new_decision(base: LiveServer) -> int:
     body = json.dumps({"title": "Payments data lake", "answers": sample_answers()}).encode()
-    request = urllib.request.Request(
-        base + "/api/decisions", data=body, headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json", **base.auth_headers()}
+    request = urllib.request.Request(base + "/api/decisions", data=body, headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         return int(json.load(response)["id"])
 
 
 def test_probe_from_the_decision_page_with_progress_results_ticket_and_filter(
-    page: Page, live_server: str, screenshot: Shot
+    page: Page, live_server: LiveServer, screenshot: Shot
 ) -> None:
     decision = new_decision(live_server)
     page.goto(f"{live_server}/decisions/{decision}")
@@ -78,7 +78,7 @@ def test_probe_from_the_decision_page_with_progress_results_ticket_and_filter(
 
 
 def test_probe_without_javascript_refreshes_until_the_results(
-    page_nojs: Page, live_server: str, screenshot: Shot
+    page_nojs: Page, live_server: LiveServer, screenshot: Shot
 ) -> None:
     decision = new_decision(live_server)
     page_nojs.goto(f"{live_server}/decisions/{decision}")

@@ -27,6 +27,7 @@ from app.probe.records import ProbeRun
 from app.probe.service import STALE_AFTER, interrupt_stale_runs
 from app.probe.target import Target
 from tests.probe.conftest import REGION
+from tests.support import signed_in_client
 
 HTMX = {"HX-Request": "true"}
 ANSWERS = {"audit_key_usage": True}  # recommends sse-kms-cmk with an audit trail
@@ -41,7 +42,7 @@ def web(settings: Settings, moto: str) -> Iterator[TestClient]:
         Target(name="down", label="Unreachable", endpoint_url="http://127.0.0.1:9", region=REGION),
     ]
     app = create_app(settings.model_copy(update={"probe_targets": targets}))
-    with TestClient(app) as client:
+    with signed_in_client(app, role="admin") as client:
         yield client
     app.state.db.dispose()
 
