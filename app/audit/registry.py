@@ -147,7 +147,7 @@ register(
     prefix="decision",
     decision_key="id",
     exclude={"updated_at"},  # follows every change; the entry says when
-    quiet={"draft_answers"},
+    quiet={"draft_answers", "revision"},  # autosaves; the edit counter moves with every edit
 )
 register(
     DecisionVersion,

@@ -39,6 +39,7 @@ def decision_out(view: service.DecisionView) -> DecisionOut:
         owner=d.owner,
         current_version=d.current_version,
         current_option=d.current_option,
+        revision=d.revision,
         updated_at=d.updated_at,
         tickets=[TicketOut.model_validate(t) for t in d.tickets],
         description=d.description,

@@ -38,6 +38,9 @@ class Decision(Base):
     current_version: Mapped[int] = mapped_column(Integer, default=0)
     # The recommended option of the current version (None: no version yet, or a conflict).
     current_option: Mapped[str | None] = mapped_column(String(60))
+    # Counts edits (details and answers): an edit based on an older revision is refused (409),
+    # so two people editing at once never overwrite each other (service.claim_edit).
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

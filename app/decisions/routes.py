@@ -220,6 +220,7 @@ def decision_details(
                     "owner": fields["owner"] or None,
                     "status": fields["status"],
                     "scope": scope_from_form(form),
+                    "revision": str(form.get("revision", "")) or None,
                 }
             )
         except ValidationError as exc:

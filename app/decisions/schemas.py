@@ -50,6 +50,11 @@ class DecisionPatch(Input):
     status: Status | None = None
     answers: dict[str, Any] | None = None
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    revision: int | None = Field(
+        default=None,
+        ge=1,
+        description="the decision's revision this edit is based on; a stale one gets 409",
+    )
 
 
 class TicketIn(Input):
@@ -101,6 +106,7 @@ class DecisionSummary(Output):
     owner: str | None
     current_version: int
     current_option: str | None
+    revision: int = Field(description="send it back as `revision` with an edit (PATCH)")
     updated_at: dt.datetime
     tickets: list[TicketOut]
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.advisor.answers import AnswerError
@@ -159,8 +159,10 @@ def save_answers(
     decision_id: int,
     answers: dict[str, Any],
     note: str | None = None,
+    count_edit: bool = True,
 ) -> DecisionView:
-    """Save answers as the decision's next version, unless nothing would change."""
+    """Save answers as the decision's next version, unless nothing would change (a new version
+    counts as an edit of the decision unless the caller counted it already)."""
     decision = _load(session, decision_id)
     result = evaluate_answers(engine=engine, answers=answers)
     current = _current(session, decision)
@@ -172,6 +174,8 @@ def save_answers(
         decision.draft_answers = dict(answers)
         session.flush()
         return DecisionView(decision, current)
+    if count_edit:
+        claim_edit(session=session, decision_id=decision_id, base_revision=None)
     version = _cut_version(
         session=session, decision=decision, result=result, given=dict(answers), note=note
     )
@@ -179,15 +183,48 @@ def save_answers(
     return DecisionView(decision, version)
 
 
+def claim_edit(*, session: Session, decision_id: int, base_revision: int | None) -> int:
+    """Count one edit of the decision, atomically; refuse it when it was based on an older
+    revision (someone else edited in between). Two concurrent edits based on the same
+    revision: the database lets exactly one through, the other gets the Conflict.
+
+    Returns:
+        The decision's new revision.
+
+    Raises:
+        NotFound: no such decision.
+        Conflict: `base_revision` is not the current one.
+    """
+    statement = update(Decision).where(Decision.id == decision_id)
+    if base_revision is not None:
+        statement = statement.where(Decision.revision == base_revision)
+    result = session.execute(
+        statement.values(revision=Decision.revision + 1).returning(Decision.revision)
+    )
+    claimed = result.scalar_one_or_none()
+    if claimed is None:
+        current = session.scalar(select(Decision.revision).where(Decision.id == decision_id))
+        if current is None:
+            raise NotFound(f"decision {decision_id} does not exist")
+        raise Conflict(
+            f"decision {decision_id} was changed by someone else since you loaded it (your "
+            f"edit is based on revision {base_revision}, it is now at revision {current}): "
+            "reload it and make your change again; nothing was saved"
+        )
+    return int(claimed)
+
+
 def update_decision(
     *, session: Session, engine: Engine, decision_id: int, data: DecisionPatch
 ) -> DecisionView:
-    """Change a decision's fields; new answers make a new version."""
+    """Change a decision's fields; new answers make a new version. With `data.revision`, the
+    edit is refused (409) if the decision changed since that revision."""
+    claim_edit(session=session, decision_id=decision_id, base_revision=data.revision)
     decision = _load(session, decision_id)
     if data.answers is not None:
         # Validate before touching anything, so a refused change leaves no partial edit.
         evaluate_answers(engine=engine, answers=data.answers)
-    fields = data.model_dump(exclude_unset=True, exclude={"answers", "note"})
+    fields = data.model_dump(exclude_unset=True, exclude={"answers", "note", "revision"})
     if "title" in fields and fields["title"] is None:
         raise Invalid([Problem(("title",), None, "the title cannot be removed")])
     if "status" in fields and fields["status"] is None:
@@ -224,6 +261,7 @@ def update_decision(
             decision_id=decision_id,
             answers=data.answers,
             note=data.note,
+            count_edit=False,
         )
     return DecisionView(decision, _current(session, decision))
 
