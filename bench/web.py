@@ -7,9 +7,14 @@ throughput of a bare FastAPI endpoint served the same way on the same machine.
 What runs: the real app (`create_app(Settings(database_url=...))`, migrations applied first),
 in its own `uvicorn` process (one worker, no reload, access log off) on a free 127.0.0.1 port,
 over a fresh SQLite file in a temporary folder unless --database-url names another database
-(e.g. postgresql+psycopg://...; the benchmark then adds one decision to it). A second uvicorn
-process, started the same way, serves a bare FastAPI app with one `async def` endpoint
-returning a tiny HTML page: the ceiling of server + framework on this machine, in the same run.
+(e.g. postgresql+psycopg://...; the benchmark then adds one decision and one account to it).
+A second uvicorn process, started the same way, serves a bare FastAPI app with one `async def`
+endpoint returning a tiny HTML page: the ceiling of server + framework on this machine, in the
+same run.
+The app requires sign-in: before any server starts, the benchmark creates an "architect"
+account (no password) and a sign-in session for it straight in the database, and every
+request (seeding, checks, wrk) sends that session's cookie and its CSRF token as the
+`X-CSRF-Token` header; the session is ended when the run ends.
 One decision is seeded through the real pages (create, answer step 1, finish); then each
 target gets a freshly started server (so a target that wedges the app cannot spoil the next
 one), a warm-up on one connection (not counted), a measured run of --clients connections for
@@ -47,6 +52,7 @@ import os
 import platform
 import re
 import resource
+import secrets
 import shutil
 import signal
 import socket
@@ -66,8 +72,10 @@ from fastapi import FastAPI  # noqa: E402
 from fastapi.responses import HTMLResponse  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from app.accounts import service as accounts  # noqa: E402
+from app.accounts.access import CSRF_HEADER, SESSION_COOKIE  # noqa: E402
 from app.core.config import Settings  # noqa: E402
-from app.core.db import upgrade_database  # noqa: E402
+from app.core.db import make_engine, make_sessionmaker, upgrade_database  # noqa: E402
 from app.main import create_app  # noqa: E402
 
 TARGET_P95_MS = 50.0
@@ -76,6 +84,10 @@ WARMUP_S = 3
 RECOVERY_S = 10  # after a run, the server must answer its ready path again within this
 READY_PATH = {"atrest": "/healthz", "bare": "/"}
 BARE_BODY = "<!doctype html><title>bare</title><p>ok</p>"
+# The wrk process reads its Cookie header (the sign-in session) and CSRF token from these
+# variables, named again in WRK_LUA (kept out of wrk's argv, which `ps` shows).
+COOKIE_ENV = "BENCH_COOKIE_HEADER"
+CSRF_ENV = "BENCH_CSRF_TOKEN"
 
 # Runs in each uvicorn child: argv = root, kind, port, database URL.
 CHILD = (
@@ -87,6 +99,8 @@ CHILD = (
 # percentiles wrk prints are "corrected" for coordinated omission with synthetic samples.
 # Args after `--`: the text every good body contains, then the POST bodies (if any, sent in
 # turn as an HTMX form post; with none, wrk GETs the URL). done() prints one JSON line.
+# Every request carries the sign-in cookie and CSRF token from the environment (wrk.format
+# with a headers table ignores wrk's -H headers, so they are set here).
 WRK_LUA = r"""
 local ffi = require("ffi")
 ffi.cdef[[
@@ -109,12 +123,19 @@ function init(args)
   needle = args[1]
   bad, sent, answered, started, lat = 0, 0, 0, 0, {}
   reqs = {}
+  local auth = {
+    ["Cookie"] = assert(os.getenv("BENCH_COOKIE_HEADER"), "BENCH_COOKIE_HEADER not set"),
+    ["X-CSRF-Token"] = assert(os.getenv("BENCH_CSRF_TOKEN"), "BENCH_CSRF_TOKEN not set"),
+  }
   local headers = {["Content-Type"] = "application/x-www-form-urlencoded", ["HX-Request"] = "true"}
+  for k, v in pairs(auth) do
+    headers[k] = v
+  end
   for i = 2, #args do
     reqs[#reqs + 1] = wrk.format("POST", nil, headers, args[i])
   end
   if #reqs == 0 then
-    reqs[1] = wrk.format("GET", nil, {})
+    reqs[1] = wrk.format("GET", nil, auth)
   end
 end
 
@@ -258,9 +279,51 @@ def _tail(path: Path, lines: int = 30) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def seed_decision(base: str) -> int:
+@dataclasses.dataclass(frozen=True)
+class Login:
+    """A sign-in session of the bench's account: what a signed-in browser holds."""
+
+    cookie: str
+    csrf: str
+
+    def headers(self) -> dict[str, str]:
+        """The headers that sign a request in and pass the CSRF check."""
+        return {"Cookie": f"{SESSION_COOKIE}={self.cookie}", CSRF_HEADER: self.csrf}
+
+    def env(self) -> dict[str, str]:
+        """The environment the wrk Lua script reads them from."""
+        return {COOKIE_ENV: f"{SESSION_COOKIE}={self.cookie}", CSRF_ENV: self.csrf}
+
+
+@contextlib.contextmanager
+def signed_in(database_url: str) -> Iterator[Login]:
+    """An "architect" account (no password, a fresh name) and a sign-in session for it, made
+    straight in the (migrated) database; the session is ended afterwards."""
+    engine = make_engine(Settings(database_url=database_url))
+    sessions = make_sessionmaker(engine)
+    try:
+        with sessions() as session:
+            session.info["actor"] = "bench"
+            user = accounts.create_user(
+                session=session, name=f"bench-{secrets.token_hex(4)}", role="architect"
+            )
+            row, cookie = accounts.start_session(session=session, user=user)
+            login = Login(cookie=cookie, csrf=row.csrf_token)
+            session.commit()
+        try:
+            yield login
+        finally:
+            with sessions() as session:
+                session.info["actor"] = "bench"
+                accounts.end_session(session=session, cookie=login.cookie)
+                session.commit()
+    finally:
+        engine.dispose()
+
+
+def seed_decision(base: str, login: Login) -> int:
     """Create and finish one decision through the pages, as a browser without JavaScript would."""
-    with httpx2.Client(base_url=base, timeout=30) as client:
+    with httpx2.Client(base_url=base, timeout=30, headers=login.headers()) as client:
         created = client.post("/decisions/new", data={"title": "Benchmark decision"})
         match = re.search(r"/decisions/(\d+)/edit\?step=1$", created.headers.get("location", ""))
         if created.status_code != 303 or match is None:
@@ -276,13 +339,17 @@ def seed_decision(base: str) -> int:
     return decision_id
 
 
-def check_once(url: str, target: Target) -> None:
+def check_once(url: str, target: Target, login: Login) -> None:
     """One request as the load generator will send it; stop early with the reason if it fails."""
     if target.bodies:
-        headers = {"HX-Request": "true", "Content-Type": "application/x-www-form-urlencoded"}
+        headers = {
+            "HX-Request": "true",
+            "Content-Type": "application/x-www-form-urlencoded",
+            **login.headers(),
+        }
         response = httpx2.post(url, content=target.bodies[0], headers=headers, timeout=30)
     else:
-        response = httpx2.get(url, timeout=30)
+        response = httpx2.get(url, headers=login.headers(), timeout=30)
     if response.status_code != 200 or target.needle not in response.text:
         raise RuntimeError(
             f"{target.label}: {response.status_code}, expected {target.needle!r} in:\n"
@@ -312,7 +379,14 @@ def percentile(ordered: list[float], p: float) -> float:
 
 
 def run_wrk(
-    wrk: str, script: Path, url: str, target: Target, clients: int, seconds: int, server_pid: int
+    wrk: str,
+    script: Path,
+    url: str,
+    target: Target,
+    clients: int,
+    seconds: int,
+    server_pid: int,
+    login: Login,
 ) -> Result:
     """Run wrk against one target; return its figures and the CPU both sides used."""
     cmd = [
@@ -330,7 +404,14 @@ def run_wrk(
     ]
     server_before, client_before = _cpu_seconds(server_pid), _children_cpu()
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=False,
+        env={**os.environ, **login.env()},
+    )
     wall = time.perf_counter() - start
     server_cpu = (_cpu_seconds(server_pid) - server_before) / wall
     client_cpu = (_children_cpu() - client_before) / wall
@@ -470,9 +551,10 @@ def run(wrk: str, clients: int, seconds: int, database_url: str | None) -> None:
         upgrade_database(Settings(database_url=database_url))
         script = workdir / "bench.lua"
         script.write_text(WRK_LUA)
+        login = stack.enter_context(signed_in(database_url))
         print_machine(wrk, database_url, clients, seconds)
         with server("atrest", database_url, workdir) as (base, _):
-            decision_id = seed_decision(base)
+            decision_id = seed_decision(base, login)
         print(f"seeded decision {decision_id} through POST /decisions/new and its step 1")
         plan = [
             Target(
@@ -496,13 +578,13 @@ def run(wrk: str, clients: int, seconds: int, database_url: str | None) -> None:
             # A fresh server per target, so a target that wedges it cannot spoil the next one.
             with server(target.kind, database_url, workdir) as (base, proc):
                 url = base + target.path
-                check_once(url, target)
+                check_once(url, target, login)
                 print(f"measuring {target.label} ...", flush=True)
                 # Warm-up on one connection: primes caches and pools, cannot wedge the server.
                 warm[target.label] = run_wrk(
-                    wrk, script, url, target, 1, min(WARMUP_S, seconds), proc.pid
+                    wrk, script, url, target, 1, min(WARMUP_S, seconds), proc.pid, login
                 )
-                result = run_wrk(wrk, script, url, target, clients, seconds, proc.pid)
+                result = run_wrk(wrk, script, url, target, clients, seconds, proc.pid, login)
                 recovered = wait_ready(base + READY_PATH[target.kind], proc, RECOVERY_S)
                 results[target.label] = dataclasses.replace(result, recovered=recovered)
         print_results(results, warm, plan[-1].label)

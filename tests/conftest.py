@@ -170,9 +170,10 @@ def db_engine(settings: Settings) -> Iterator[DbEngine]:
 
 
 @pytest.fixture
-def live_server(settings: Settings) -> Iterator[str]:
+def live_server(settings: Settings, request: pytest.FixtureRequest) -> Iterator[str]:
     """The app served by uvicorn in a background thread on a free 127.0.0.1 port (once per
-    database, through `settings`); yields the base URL without a trailing slash."""
+    database, through `settings`); yields the base URL without a trailing slash, with an admin
+    signed in (its cookie on the URL object) unless the test is marked `fresh_install`."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))  # bound here, so no other process can take the port
@@ -200,9 +201,10 @@ def live_server(settings: Settings) -> Iterator[str]:
         time.sleep(0.01)
     try:
         base = LiveServer(f"http://{host}:{port}")
-        from tests.support import sign_in  # here: pytester copies of this file lack tests/
+        if request.node.get_closest_marker("fresh_install") is None:
+            from tests.support import sign_in  # here: pytester copies of this file lack tests/
 
-        base.cookie, base.csrf = sign_in(web_app, role="admin")
+            base.cookie, base.csrf = sign_in(web_app, role="admin")
         yield base
     finally:
         server.should_exit = True

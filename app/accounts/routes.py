@@ -12,7 +12,7 @@ from app.accounts import service
 from app.accounts.access import SESSION_COOKIE, PrincipalDep, requires
 from app.accounts.limiter import SIGNIN_LIMITER
 from app.accounts.roles import ROLES, Permission
-from app.core.deps import AdvisorDep, FormDep, SessionDep, TemplatesDep
+from app.core.deps import AdvisorDep, FormDep, IdPath, SessionDep, TemplatesDep
 from app.core.errors import Conflict, Forbidden, Invalid
 
 router = APIRouter(include_in_schema=False)
@@ -150,6 +150,7 @@ def setup(
             name=name,
             error="The two passwords differ.",
         )
+    session.info["actor"] = f"set-up page ({name.strip().lower()})"
     try:
         user = service.create_user(session=session, name=name, role="admin", password=password)
     except Invalid as exc:
@@ -279,7 +280,7 @@ def tokens_create(
     "/tokens/{token_id}/revoke", name="tokens_revoke", dependencies=[requires(Permission.READ)]
 )
 def tokens_revoke(
-    request: Request, session: SessionDep, principal: PrincipalDep, token_id: int
+    request: Request, session: SessionDep, principal: PrincipalDep, token_id: IdPath
 ) -> Response:
     """Revoke one of your tokens."""
     assert principal.user is not None

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from app.accounts.access import requires
 from app.accounts.roles import Permission
 from app.audit import service
-from app.core.deps import AdvisorDep, SessionDep, TemplatesDep
+from app.core.deps import MAX_ID, AdvisorDep, SessionDep, TemplatesDep
 
 router = APIRouter(include_in_schema=False)
 PAGE = 100
@@ -23,7 +23,7 @@ def audit_log(
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
-    decision: Annotated[int | None, Query(ge=1)] = None,
+    decision: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     verify: Annotated[bool, Query()] = False,
 ) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -44,3 +44,8 @@ AdvisorDep = Annotated[Engine, Depends(get_advisor)]
 TemplatesDep = Annotated[Jinja2Templates, Depends(get_templates)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 FormDep = Annotated[FormData, Depends(get_form)]
+
+#: A database id or version number in a path: 1 .. 2**31-1 (PostgreSQL's integer), so an
+#: absurd value is a 422 naming it, never a database error.
+MAX_ID = 2_147_483_647
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query, Response, status
 
 from app.accounts.access import PrincipalDep, requires
 from app.accounts.roles import Permission
-from app.core.deps import AdvisorDep, SessionDep
+from app.core.deps import MAX_ID, AdvisorDep, IdPath, SessionDep
 from app.decisions import approvals, service
 from app.decisions.schemas import (
     ApprovalIn,
@@ -24,6 +24,7 @@ from app.decisions.schemas import (
     VersionOut,
 )
 
+VersionQuery = Annotated[int, Query(ge=1, le=MAX_ID)]
 router = APIRouter(prefix="/api", tags=["api"])
 
 ANSWERS_EXAMPLE = {"audit_key_usage": True, "compliance_frameworks": ["pci-dss"]}
@@ -89,7 +90,7 @@ def list_decisions(
 @router.get(
     "/decisions/{decision_id}", summary="Read a decision", dependencies=[requires(Permission.READ)]
 )
-def get_decision(session: SessionDep, decision_id: int) -> DecisionOut:
+def get_decision(session: SessionDep, decision_id: IdPath) -> DecisionOut:
     """A decision with its current answers, result and tickets."""
     return decision_out(service.get_decision(session=session, decision_id=decision_id))
 
@@ -100,7 +101,7 @@ def get_decision(session: SessionDep, decision_id: int) -> DecisionOut:
     dependencies=[requires(Permission.EDIT)],
 )
 def patch_decision(
-    session: SessionDep, engine: AdvisorDep, decision_id: int, data: DecisionPatch
+    session: SessionDep, engine: AdvisorDep, decision_id: IdPath, data: DecisionPatch
 ) -> DecisionOut:
     """Change fields; new answers create a new version."""
     view = service.update_decision(
@@ -114,7 +115,7 @@ def patch_decision(
     summary="List versions",
     dependencies=[requires(Permission.READ)],
 )
-def list_versions(session: SessionDep, decision_id: int) -> list[VersionOut]:
+def list_versions(session: SessionDep, decision_id: IdPath) -> list[VersionOut]:
     """Every saved version of a decision, oldest first."""
     versions = service.list_versions(session=session, decision_id=decision_id)
     return [VersionOut.model_validate(v) for v in versions]
@@ -125,7 +126,7 @@ def list_versions(session: SessionDep, decision_id: int) -> list[VersionOut]:
     summary="Read a version",
     dependencies=[requires(Permission.READ)],
 )
-def get_version(session: SessionDep, decision_id: int, number: int) -> VersionDetail:
+def get_version(session: SessionDep, decision_id: IdPath, number: IdPath) -> VersionDetail:
     """One version with its result snapshot."""
     version = service.get_version(session=session, decision_id=decision_id, number=number)
     return VersionDetail.model_validate(version)
@@ -136,7 +137,9 @@ def get_version(session: SessionDep, decision_id: int, number: int) -> VersionDe
     summary="Compare two versions",
     dependencies=[requires(Permission.READ)],
 )
-def diff_versions(session: SessionDep, decision_id: int, before: int, after: int) -> dict[str, Any]:
+def diff_versions(
+    session: SessionDep, decision_id: IdPath, before: VersionQuery, after: VersionQuery
+) -> dict[str, Any]:
     """What changed between two versions: answers and outcome."""
     diff = service.compare_versions(
         session=session, decision_id=decision_id, before=before, after=after
@@ -149,7 +152,7 @@ def diff_versions(session: SessionDep, decision_id: int, before: int, after: int
     summary="Re-evaluate under today's rules",
     dependencies=[requires(Permission.READ)],
 )
-def reevaluate(session: SessionDep, engine: AdvisorDep, decision_id: int) -> dict[str, Any]:
+def reevaluate(session: SessionDep, engine: AdvisorDep, decision_id: IdPath) -> dict[str, Any]:
     """Whether the current answers would give a different outcome today (changes nothing)."""
     found = service.reevaluate(session=session, engine=engine, decision_id=decision_id)
     return {
@@ -165,7 +168,7 @@ def reevaluate(session: SessionDep, engine: AdvisorDep, decision_id: int) -> dic
     summary="Link a ticket",
     dependencies=[requires(Permission.EDIT)],
 )
-def add_ticket(session: SessionDep, decision_id: int, data: TicketIn) -> TicketOut:
+def add_ticket(session: SessionDep, decision_id: IdPath, data: TicketIn) -> TicketOut:
     """Link a ticket URL; Jira, GitHub, GitLab, Linear, Azure DevOps and ServiceNow are recognised."""
     link = service.add_ticket(session=session, decision_id=decision_id, url=data.url)
     return TicketOut.model_validate(link)
@@ -177,7 +180,7 @@ def add_ticket(session: SessionDep, decision_id: int, data: TicketIn) -> TicketO
     summary="Unlink a ticket",
     dependencies=[requires(Permission.EDIT)],
 )
-def remove_ticket(session: SessionDep, decision_id: int, link_id: int) -> Response:
+def remove_ticket(session: SessionDep, decision_id: IdPath, link_id: IdPath) -> Response:
     """Remove a ticket link."""
     service.remove_ticket(session=session, decision_id=decision_id, link_id=link_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -193,7 +196,7 @@ def add_approval(
     session: SessionDep,
     engine: AdvisorDep,
     principal: PrincipalDep,
-    decision_id: int,
+    decision_id: IdPath,
     data: ApprovalIn,
 ) -> ApprovalOut:
     """Take an approval step on the current version: propose (from draft or rejected), approve
@@ -217,7 +220,7 @@ def add_approval(
     summary="Approval history",
     dependencies=[requires(Permission.READ)],
 )
-def list_approvals(session: SessionDep, decision_id: int) -> list[ApprovalOut]:
+def list_approvals(session: SessionDep, decision_id: IdPath) -> list[ApprovalOut]:
     """Every approval step of a decision, oldest first."""
     service.get_decision(session=session, decision_id=decision_id)
     steps = approvals.list_approvals(session=session, decision_id=decision_id)

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from app.accounts.access import requires
 from app.accounts.roles import Permission
-from app.core.deps import AdvisorDep, FormDep, SessionDep, TemplatesDep
+from app.core.deps import AdvisorDep, FormDep, IdPath, SessionDep, TemplatesDep
 from app.core.htmx import is_htmx, see_other
 from app.decisions import service
 from app.decisions.forms import answers_from_form, text_field
@@ -93,7 +93,7 @@ def decision_edit(
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
-    decision_id: int,
+    decision_id: IdPath,
     step: Annotated[int, Query(ge=1, le=50)] = 1,
 ) -> Response:
     """One step of the questionnaire, with the live panel."""
@@ -115,7 +115,7 @@ def decision_edit_post(
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
-    decision_id: int,
+    decision_id: IdPath,
     step: Annotated[int, Query(ge=1, le=50)] = 1,
 ) -> Response:
     """Save a step's answers to the draft; go back, forward, or save the version."""
@@ -154,7 +154,7 @@ def decision_draft(
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
-    decision_id: int,
+    decision_id: IdPath,
     step: Annotated[int, Query(ge=1, le=50)] = 1,
 ) -> Response:
     """HTMX: save the step's answers as they change and return the live panel.

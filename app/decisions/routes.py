@@ -21,7 +21,7 @@ from starlette.responses import Response
 from app.accounts.access import PrincipalDep, requires
 from app.accounts.roles import Permission
 from app.advisor.snippets import snippets
-from app.core.deps import AdvisorDep, FormDep, SessionDep, TemplatesDep
+from app.core.deps import MAX_ID, AdvisorDep, FormDep, IdPath, SessionDep, TemplatesDep
 from app.core.errors import Conflict, Invalid, Problem
 from app.core.htmx import is_htmx, page_or_partial, see_other
 from app.core.pagecache import PageCache
@@ -162,7 +162,7 @@ def decision_detail(
     engine: AdvisorDep,
     templates: TemplatesDep,
     principal: PrincipalDep,
-    decision_id: int,
+    decision_id: IdPath,
 ) -> Response:
     """The decision: recommendation, configuration, reasons, facts, history and tickets.
 
@@ -199,7 +199,7 @@ def decision_details(
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
-    decision_id: int,
+    decision_id: IdPath,
 ) -> Response:
     """Change title, description, owner, status and scope (a plain form post)."""
     fields = {
@@ -246,9 +246,9 @@ def decision_diff(
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
-    decision_id: int,
-    before: Annotated[int, Query(ge=1)],
-    after: Annotated[int, Query(ge=1)],
+    decision_id: IdPath,
+    before: Annotated[int, Query(ge=1, le=MAX_ID)],
+    after: Annotated[int, Query(ge=1, le=MAX_ID)],
 ) -> Response:
     """What changed between two versions: answers and outcome."""
     view = service.get_decision(session=session, decision_id=decision_id)
@@ -282,7 +282,7 @@ def decision_reevaluate(
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
-    decision_id: int,
+    decision_id: IdPath,
 ) -> Response:
     """The current answers under today's rule set, compared with the saved outcome."""
     found = service.reevaluate(session=session, engine=engine, decision_id=decision_id)
@@ -308,7 +308,7 @@ def decision_reevaluate(
     dependencies=[requires(Permission.EDIT)],
 )
 def decision_reevaluate_save(
-    request: Request, session: SessionDep, engine: AdvisorDep, decision_id: int
+    request: Request, session: SessionDep, engine: AdvisorDep, decision_id: IdPath
 ) -> Response:
     """Save the re-evaluation as a new version (only when the user asks)."""
     view = service.get_decision(session=session, decision_id=decision_id)
@@ -335,7 +335,7 @@ def approval_add(
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
-    decision_id: int,
+    decision_id: IdPath,
 ) -> Response:
     """Propose, approve or reject (a plain form post; errors shown in the Approval section)."""
     action, comment = str(form.get("action", "")), str(form.get("comment", ""))
@@ -379,7 +379,7 @@ def ticket_add(
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
-    decision_id: int,
+    decision_id: IdPath,
 ) -> Response:
     """Link a ticket URL (HTMX: the tickets fragment; otherwise back to the page)."""
     url = str(form.get("url", "")).strip()
@@ -416,8 +416,8 @@ def ticket_remove(
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
-    decision_id: int,
-    link_id: int,
+    decision_id: IdPath,
+    link_id: IdPath,
 ) -> Response:
     """Unlink a ticket."""
     service.remove_ticket(session=session, decision_id=decision_id, link_id=link_id)
@@ -443,7 +443,7 @@ def decision_ticket_body(
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
-    decision_id: int,
+    decision_id: IdPath,
     raw: bool = False,
 ) -> Response:
     """'Copy as ticket': the Markdown body of a ticket implementing the decision."""

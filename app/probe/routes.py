@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from app.accounts.access import requires
 from app.accounts.roles import Permission
-from app.core.deps import AdvisorDep, FormDep, SessionDep, SettingsDep, TemplatesDep
+from app.core.deps import AdvisorDep, FormDep, IdPath, SessionDep, SettingsDep, TemplatesDep
 from app.core.errors import Conflict, Invalid, NotFound, Problem
 from app.core.htmx import is_htmx, page_or_partial, see_other
 from app.decisions.service import get_decision
@@ -42,7 +42,7 @@ def _start(
     session: SessionDep,
     settings: SettingsDep,
     background: BackgroundTasks,
-    decision_id: int,
+    decision_id: IdPath,
     target_name: str,
 ) -> ProbeRun:
     """Queue a run; it is handed to the workers once the request's transaction committed."""
@@ -62,7 +62,7 @@ def probe_start(
     session: SessionDep,
     settings: SettingsDep,
     background: BackgroundTasks,
-    decision_id: int,
+    decision_id: IdPath,
 ) -> Response:
     """Start a probe of a configured target (a plain form post) and go to its page."""
     run = _start(request, session, settings, background, decision_id, str(form.get("target", "")))
@@ -90,7 +90,11 @@ def _snippets_for(run: ProbeRun, results: service.Results) -> dict[tuple[str, st
 
 
 def _run_context(
-    session: SessionDep, engine: AdvisorDep, decision_id: int, run_id: int, filters: service.Filters
+    session: SessionDep,
+    engine: AdvisorDep,
+    decision_id: IdPath,
+    run_id: IdPath,
+    filters: service.Filters,
 ) -> dict[str, Any]:
     view = get_decision(session=session, decision_id=decision_id)
     run = service.get_run(session=session, decision_id=decision_id, run_id=run_id)
@@ -122,8 +126,8 @@ def probe_run(
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
-    decision_id: int,
-    run_id: int,
+    decision_id: IdPath,
+    run_id: IdPath,
     status: FilterQuery = None,
     check: FilterQuery = None,
     q: FilterQuery = None,
@@ -152,8 +156,8 @@ def probe_progress(
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
-    decision_id: int,
-    run_id: int,
+    decision_id: IdPath,
+    run_id: IdPath,
 ) -> Response:
     """The run's body, polled while it runs; once finished it comes back with the results."""
     context = _run_context(session, engine, decision_id, run_id, service.Filters())
@@ -164,7 +168,7 @@ def _ticket_cell(
     request: Request,
     session: SessionDep,
     templates: TemplatesDep,
-    decision_id: int,
+    decision_id: IdPath,
     bucket: str,
     check: str,
     *,
@@ -203,7 +207,7 @@ def finding_ticket_add(
     session: SessionDep,
     engine: AdvisorDep,
     templates: TemplatesDep,
-    decision_id: int,
+    decision_id: IdPath,
 ) -> Response:
     """Link a ticket to a finding (HTMX: the finding's ticket cell; otherwise back to the run)."""
     bucket, check = str(form.get("bucket", "")), str(form.get("check", ""))
@@ -249,8 +253,8 @@ def finding_ticket_remove(
     form: FormDep,
     session: SessionDep,
     templates: TemplatesDep,
-    decision_id: int,
-    ticket_id: int,
+    decision_id: IdPath,
+    ticket_id: IdPath,
 ) -> Response:
     """Unlink a ticket from a finding."""
     link = service.remove_finding_ticket(
@@ -283,7 +287,7 @@ def api_probe_start(
     session: SessionDep,
     settings: SettingsDep,
     background: BackgroundTasks,
-    decision_id: int,
+    decision_id: IdPath,
     target: Annotated[str, Query(max_length=63, description="A configured target's name")],
 ) -> JSONResponse:
     """Start a probe of a configured target; poll the run's URL for its progress and report."""
@@ -301,7 +305,7 @@ def api_probe_start(
     name="api_probe_run",
     dependencies=[requires(Permission.READ)],
 )
-def api_probe_run(session: SessionDep, decision_id: int, run_id: int) -> dict[str, Any]:
+def api_probe_run(session: SessionDep, decision_id: IdPath, run_id: IdPath) -> dict[str, Any]:
     """A run as the probe JSON of CONTRACT.md, with the run's status and progress under `run`."""
     run = service.get_run(session=session, decision_id=decision_id, run_id=run_id)
     return service.run_report(session=session, run=run)

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from app.accounts.access import requires
 from app.accounts.roles import Permission
-from app.core.deps import AdvisorDep, SessionDep, SettingsDep
+from app.core.deps import MAX_ID, AdvisorDep, IdPath, SessionDep, SettingsDep
 from app.reports import MEDIA_TYPES, SUFFIXES, render
 from app.reports.build import build_report
 
@@ -26,9 +26,11 @@ def decision_report(
     session: SessionDep,
     engine: AdvisorDep,
     settings: SettingsDep,
-    decision_id: int,
+    decision_id: IdPath,
     fmt: Literal["pdf", "md", "json", "csv"],
-    version: Annotated[int | None, Query(ge=1, description="default: the latest")] = None,
+    version: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="default: the latest")
+    ] = None,
 ) -> Response:
     """The decision's report (a version, with approvals, facts, tickets, probe evidence and its
     digest) as PDF, Markdown, JSON or CSV."""
