@@ -1,5 +1,6 @@
-"""Assemble the report model from the database: a decision version, its approvals, tickets and
-the decision's latest finished probe run (compared with the run before it)."""
+"""Assemble the report model from the database: a decision version, its approvals, tickets,
+the decision's latest finished probe run (compared with the run before it) and its audit log
+entries (with the whole chain verified once)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from app.decisions.approvals import approval_of, list_approvals
 from app.decisions.models import Approval, Decision, DecisionVersion, TicketLink, utcnow
 from app.probe.records import ProbeRun
 from app.reports import model as m
+from app.reports.audit_log import audit_log
 from app.reports.common import ticket, utc, when
 from app.reports.digest import digest_of
 from app.reports.evidence import probe_evidence
@@ -125,6 +127,7 @@ def build_report(
             )
         ],
         "probe": None if run is None else probe_evidence(session=session, run=run, version=number),
+        "audit": audit_log(session=session, decision_id=decision_id),
     }
     unsealed = m.Report(**parts, digest=m.Digest(value="0" * 64))
     value = digest_of(unsealed.model_dump(mode="json"))

@@ -1,10 +1,11 @@
 """What the parts of app/reports share: the sections in order, how times and statuses are
-shown, stored times as UTC, ticket links as the report shows them."""
+shown, audit values as compact JSON, stored times as UTC, ticket links as the report shows them."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
 from app.reports.model import Ticket
 
@@ -21,6 +22,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("facts", "Facts"),
     ("tickets", "Tickets"),
     ("evidence", "Probe evidence"),
+    ("audit", "Audit log"),
     ("integrity", "Integrity"),
 )
 HEADINGS = dict(SECTIONS)
@@ -42,6 +44,13 @@ def when(moment: dt.datetime | None) -> str:
         return "-"
     aware = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
     return aware.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def compact_json(value: Any) -> str:
+    """An audit entry's before or after as one line of JSON ('-' for none)."""
+    if value is None:
+        return "-"
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def status_label(status: str) -> str:

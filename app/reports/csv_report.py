@@ -1,7 +1,8 @@
-"""The CSV report: one row per question and answer, then one per probe finding.
+"""The CSV report: one row per question and answer, then one per probe finding, then one per
+audit log entry about the decision (oldest first).
 
-The `record` column says which a row is (`answer` or `finding`); the other columns of the
-other kind stay empty. Every row repeats the decision, the version and the report's digest,
+The `record` column says which a row is (`answer`, `finding` or `audit`); the columns of the
+other kinds stay empty. Every row repeats the decision, the version and the report's digest,
 so that rows copied into a spreadsheet still say where they come from.
 """
 
@@ -11,6 +12,7 @@ import csv
 import io
 import json
 
+from app.reports.common import compact_json
 from app.reports.model import Report
 
 COLUMNS = (
@@ -34,12 +36,20 @@ COLUMNS = (
     "remediation",
     "change",
     "tickets",
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "subject",
+    "before",
+    "after",
+    "entry_hash",
     "report_sha256",
 )
 
 
 def render_csv(report: Report) -> bytes:
-    """The report's answers and findings as UTF-8 CSV with a header row."""
+    """The report's answers, findings and audit entries as UTF-8 CSV with a header row."""
     out = io.StringIO(newline="")
     writer = csv.DictWriter(out, fieldnames=COLUMNS, restval="", lineterminator="\r\n")
     writer.writeheader()
@@ -62,15 +72,13 @@ def render_csv(report: Report) -> bytes:
             }
         )
     probe = report.probe
-    if probe is None:
-        return out.getvalue().encode("utf-8")
-    for bucket in probe.buckets:
+    for bucket in [] if probe is None else probe.buckets:
         for f in bucket.findings:
             writer.writerow(
                 {
                     **common,
                     "record": "finding",
-                    "run_id": probe.run_id,
+                    "run_id": probe.run_id if probe else "",
                     "bucket": bucket.bucket,
                     "region": bucket.region,
                     "bucket_status": bucket.status,
@@ -85,4 +93,19 @@ def render_csv(report: Report) -> bytes:
                     "tickets": " ".join(t.url for t in f.tickets),
                 }
             )
+    for e in report.audit.entries:
+        writer.writerow(
+            {
+                **common,
+                "record": "audit",
+                "seq": e.seq,
+                "at": e.at.isoformat(),
+                "actor": e.actor,
+                "action": e.action,
+                "subject": e.subject,
+                "before": "" if e.before is None else compact_json(e.before),
+                "after": "" if e.after is None else compact_json(e.after),
+                "entry_hash": e.hash,
+            }
+        )
     return out.getvalue().encode("utf-8")

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from app.reports.common import HEADINGS, SECTIONS, status_label, when
-from app.reports.model import ProbeEvidence, Report
+from app.reports.common import HEADINGS, SECTIONS, compact_json, status_label, when
+from app.reports.model import AuditLog, ProbeEvidence, Report
+
+
+class Code(str):
+    """Table cell text shown as a code span, where backslashes stay as they are."""
+
+    __slots__ = ()
 
 
 def cell(value: object) -> str:
     """A value made safe for a Markdown table cell (no pipes or line breaks)."""
+    if isinstance(value, Code):
+        # A code span keeps backslashes; a table still splits at its pipes unless escaped.
+        fence = "``" if "`" in value else "`"
+        text = value.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+        return f"{fence} {text} {fence}" if fence == "``" else f"{fence}{text}{fence}"
     text = "" if value is None else str(value)
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", "<br>")
 
@@ -278,6 +289,33 @@ def _evidence(p: ProbeEvidence | None) -> list[str]:
     ]
 
 
+def _audit(a: AuditLog) -> list[str]:
+    lines = [f"## {HEADINGS['audit']}", "", f"**{a.chain.summary}**", ""]
+    if a.truncated:
+        lines += [
+            f"The log holds {a.total:,} entries about this decision: the latest "
+            f"{len(a.entries):,} are listed, oldest first.",
+            "",
+        ]
+    if not a.entries:
+        return [*lines, "The audit log holds no entry about this decision.", ""]
+    return lines + table(
+        ("Seq", "When", "Who", "What", "Subject", "Before", "After"),
+        [
+            (
+                e.seq,
+                when(e.at),
+                e.actor,
+                e.action,
+                e.subject,
+                Code(compact_json(e.before)),
+                Code(compact_json(e.after)),
+            )
+            for e in a.entries
+        ],
+    )
+
+
 def _integrity(r: Report) -> list[str]:
     return [
         f"## {HEADINGS['integrity']}",
@@ -308,6 +346,7 @@ def render_markdown(report: Report) -> bytes:
         *_facts(report),
         *_tickets(report),
         *_evidence(report.probe),
+        *_audit(report.audit),
         *_integrity(report),
     ]
     return "\n".join(lines).encode("utf-8")

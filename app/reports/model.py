@@ -266,6 +266,41 @@ class ProbeEvidence(Part):
     comparison: Comparison | None
 
 
+class AuditEntry(Part):
+    """One entry of the audit log about the decision: who changed what, when, before and after."""
+
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    subject: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    hash: str = Field(description="the entry's hash in the log's chain")
+
+
+class ChainStatus(Part):
+    """Whether the whole audit log (every decision's entries) verified when the report was
+    generated, and the head of its chain."""
+
+    ok: bool
+    checked: int = Field(description="how many entries were checked")
+    first_bad_seq: int | None = Field(description="the first entry that failed, if any")
+    reason: str | None = Field(description="why it failed, if it did")
+    head_hash: str = Field(description="the hash of the last entry (the head of the chain)")
+    summary: str = Field(description="the outcome as a sentence")
+
+
+class AuditLog(Part):
+    """The decision's entries in the audit log, oldest first, and the chain's status."""
+
+    total: int = Field(description="how many entries the log holds about the decision")
+    limit: int = Field(description="at most this many entries are listed: the latest ones")
+    truncated: bool = Field(description="older entries were left out (total > limit)")
+    entries: list[AuditEntry] = Field(description="the latest `limit` entries, oldest first")
+    chain: ChainStatus
+
+
 class Digest(Part):
     """The SHA-256 of the report's canonical JSON without `value` itself (see digest.py)."""
 
@@ -290,6 +325,7 @@ class Report(Part):
     facts: list[Fact]
     tickets: list[Ticket]
     probe: ProbeEvidence | None
+    audit: AuditLog
     digest: Digest
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from app.reports.common import HEADINGS, SECTIONS, status_label, when
+from app.reports.common import HEADINGS, SECTIONS, compact_json, status_label, when
 from app.reports.json_report import render_json
 from app.reports.model import Report
 
@@ -22,6 +22,17 @@ from app.reports.model import Report
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 STYLESHEET = PROJECT_ROOT / "static" / "css" / "report-print.css"
+#: Characters of an audit entry's before or after the PDF prints: a version's "after" holds
+#: its whole evaluation (pages of JSON); the attached JSON report holds every value in full.
+JSON_CHARS = 420
+
+
+def short_json(value: object, limit: int = JSON_CHARS) -> str:
+    """An audit value as compact JSON, cut after `limit` characters with a note saying so."""
+    text = compact_json(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} \u2026 ({len(text):,} characters in all: see the JSON report)"
 
 
 @lru_cache(maxsize=1)
@@ -35,7 +46,13 @@ def _environment() -> Environment:
     )
     # Functions, not filters: the app's own template environment (tests/test_templates.py)
     # parses every template and knows no filter of ours.
-    env.globals.update(sections=SECTIONS, headings=HEADINGS, when=when, status=status_label)
+    env.globals.update(
+        sections=SECTIONS,
+        headings=HEADINGS,
+        when=when,
+        status=status_label,
+        short_json=short_json,
+    )
     return env
 
 

@@ -1,5 +1,6 @@
 """Decisions to report on, in each test database (SQLite and PostgreSQL, through `settings`):
-one approved with a ticket and two finished probe runs, one without any probe evidence."""
+one approved with a ticket and two finished probe runs, one without any probe evidence. The
+changes are made through the services as named actors, so the audit log holds their entries."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Engine as DbEngine
 from sqlalchemy.orm import Session
 
 from app.advisor.evaluate import Engine
+from app.audit.recorder import ACTOR_KEY
 from app.core.config import Settings
 from app.reports.build import build_report
 from app.reports.model import Report
@@ -28,6 +30,9 @@ from tests.reports.factory import (
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 #: Buckets of the evidence decision's latest run: enough for tables that cross pages.
 BUCKETS = 200
+#: Who made the seeded decisions, and who recorded the probe runs.
+OWNER = "Grace Hopper"
+WORKER = "system (probe worker)"
 
 
 @dataclass(frozen=True)
@@ -49,7 +54,10 @@ def session(db_engine: DbEngine) -> Iterator[Session]:
 def seeded(session: Session, engine: Engine) -> Seeded:
     """An approved decision with two finished runs (the latest compared with the one before it),
     plus a decision with no probe run at all."""
+    session.info[ACTOR_KEY] = OWNER
     with_evidence = make_decision(session, engine)
+    session.commit()
+    session.info[ACTOR_KEY] = WORKER
     first = [
         BucketSpec("payments-raw", problems=("default-encryption",)),
         BucketSpec("payments-curated"),
@@ -68,6 +76,8 @@ def seeded(session: Session, engine: Engine) -> Seeded:
         *many_buckets(BUCKETS - 2),
     ]
     add_run(session, decision_id=with_evidence, version=1, buckets=latest, finished_at=T0)
+    session.commit()
+    session.info[ACTOR_KEY] = OWNER
     link_finding_ticket(session, with_evidence, "payments-curated", "tls-only")
     without_evidence = make_decision(
         session, engine, title="Marketing exports", approve=False, ticket=None

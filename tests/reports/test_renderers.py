@@ -61,13 +61,16 @@ def test_json_report_validates_against_its_schema_and_holds_the_model(report: Re
     assert not validator.is_valid(data)
 
 
-def test_csv_has_one_row_per_answer_and_one_per_finding(report: Report) -> None:
+def test_csv_has_one_row_per_answer_finding_and_audit_entry(report: Report) -> None:
     text = render(report, "csv").decode("utf-8")
     rows = list(csv.DictReader(io.StringIO(text, newline="")))
     assert rows and tuple(rows[0]) == COLUMNS
     answers = [r for r in rows if r["record"] == "answer"]
     findings = [r for r in rows if r["record"] == "finding"]
-    assert len(answers) + len(findings) == len(rows)
+    entries = [r for r in rows if r["record"] == "audit"]
+    assert len(answers) + len(findings) + len(entries) == len(rows)
+    assert [int(r["seq"]) for r in entries] == [e.seq for e in report.audit.entries]
+    assert entries and all(r["question_id"] == r["check"] == "" for r in entries)
     assert [r["question_id"] for r in answers] == [q.id for q in report.questions]
     audit = next(r for r in answers if r["question_id"] == "audit_key_usage")
     assert (audit["answer"], audit["answer_text"], audit["bucket"]) == ("true", "yes", "")
@@ -96,6 +99,8 @@ def test_markdown_has_every_section_heading_in_order(report: Report) -> None:
     subsections = [h[4:] for h in headings if h.startswith("### ")]
     assert "Approvals" in subsections
     assert report.approvals.summary in text
+    assert report.audit.chain.summary in text and report.audit.entries
+    assert f"| {report.audit.entries[0].seq} | " in text
     if report.probe is not None:
         assert "Findings that need action" in subsections
         tls = [h for h in headings if h.startswith("#### tls-only: FAIL (medium), ")]
@@ -147,6 +152,8 @@ def test_pdf_reads_as_a_filed_document(
     for step in report.approvals.steps:
         assert step.actor in text and step.comment is not None and step.comment in text
     assert "OLDER THAN 365 DAYS" in text
+    assert report.audit.chain.summary.split(":")[0] in text
+    assert report.audit.entries[0].action in text
     assert report.questions[0].text.split()[0] in text
     if report.probe is not None:
         assert "Default encryption is AES256; sse-kms-cmk expects aws:kms." in text
