@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError
 from app.probe import checks
 from app.probe.collectors import cloudtrail, kms, s3, sts
 from app.probe.models import BucketEncryption, BucketFacts, KeyFacts, Problem
-from app.probe.session import make_client, make_session
+from app.probe.session import FIRST_CALL_ATTEMPTS, make_client, make_session
 from app.probe.target import Target
 
 __all__ = [
@@ -212,7 +212,14 @@ def start_probe(
         raise ProbeUnavailable(str(exc)) from None
     region = target.region or session.region_name or DEFAULT_REGION
     clients = _Clients(session, target, region)
-    account = sts.account(clients.get("sts"))
+    first = make_client(
+        session,
+        "sts",
+        endpoint_url=target.endpoint_url,
+        region=region,
+        max_attempts=FIRST_CALL_ATTEMPTS,
+    )
+    account = sts.account(first)
     if isinstance(account, Problem):
         raise ProbeUnavailable(f"cannot identify the caller ({account.code}): {account.message}")
     wanted = buckets if buckets is not None else target.buckets

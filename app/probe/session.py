@@ -38,6 +38,9 @@ READ_DENY_LIST: frozenset[str] = frozenset({"GetParametersForImport"})
 CONNECT_TIMEOUT_S = 5
 READ_TIMEOUT_S = 20
 MAX_ATTEMPTS = 8  # botocore's "max_attempts" counts retries: 9 requests at most
+# The first call (who am I?) decides whether the probe can run at all: an endpoint that
+# refuses connections or a missing credential is reported after 3 attempts, not 9.
+FIRST_CALL_ATTEMPTS = 2
 MAX_POOL_CONNECTIONS = 50
 
 ACCESS_DENIED_CODES = frozenset(
@@ -165,7 +168,12 @@ def make_session(
 
 
 def make_client(
-    session: boto3.Session, service: str, *, endpoint_url: str | None, region: str | None
+    session: boto3.Session,
+    service: str,
+    *,
+    endpoint_url: str | None,
+    region: str | None,
+    max_attempts: int = MAX_ATTEMPTS,
 ) -> BaseClient:
     """A guarded, read-only client with adaptive retries, timeouts and a shared pool.
 
@@ -179,7 +187,7 @@ def make_client(
         A client that raises WriteRefused for any operation that is not a read.
     """
     config = Config(
-        retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": "adaptive", "max_attempts": max_attempts},
         connect_timeout=CONNECT_TIMEOUT_S,
         read_timeout=READ_TIMEOUT_S,
         max_pool_connections=MAX_POOL_CONNECTIONS,
