@@ -17,6 +17,7 @@ from app.decisions.schemas import (
     DecisionOut,
     DecisionPatch,
     DecisionSummary,
+    QueryText,
     Status,
     TicketIn,
     TicketOut,
@@ -77,9 +78,11 @@ def create_decision(session: SessionDep, engine: AdvisorDep, data: DecisionCreat
 def list_decisions(
     session: SessionDep,
     status: Status | None = None,
-    ticket: Annotated[str | None, Query(max_length=2048, description="ticket key or URL")] = None,
+    ticket: Annotated[
+        QueryText | None, Query(max_length=2048, description="ticket key or URL")
+    ] = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="text in title or description")
+        QueryText | None, Query(max_length=200, description="text in title or description")
     ] = None,
 ) -> list[DecisionSummary]:
     """Decisions, newest change first, filtered by status, linked ticket and text."""

@@ -52,6 +52,10 @@ def text_field(
 ) -> tuple[str | None, Problem | None]:
     """A trimmed text field, or a problem naming it."""
     value = str(form.get(name) or "").strip()
+    if "\x00" in value:
+        return None, Problem(
+            (name,), value.replace("\x00", "\\u0000"), "must not contain a NUL character"
+        )
     if required and not value:
         return None, Problem((name,), value, "is required")
     if len(value) > max_length:

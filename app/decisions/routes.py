@@ -28,7 +28,7 @@ from app.core.pagecache import PageCache
 from app.decisions import approvals, export, service
 from app.decisions.forms import scope_from_form
 from app.decisions.models import STATUSES
-from app.decisions.schemas import DecisionPatch, Status
+from app.decisions.schemas import DecisionPatch, QueryText, Status
 from app.decisions.tickets import render_ticket_body
 from app.probe import service as probe_service
 
@@ -86,8 +86,8 @@ def decisions_list(
     engine: AdvisorDep,
     templates: TemplatesDep,
     status: Annotated[str | None, Query(max_length=20)] = None,
-    ticket: Annotated[str | None, Query(max_length=2048)] = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    ticket: Annotated[QueryText | None, Query(max_length=2048)] = None,
+    q: Annotated[QueryText | None, Query(max_length=200)] = None,
 ) -> Response:
     """Every decision, filtered by status, ticket key or URL, and text."""
     chosen = status if status in STATUSES else None

@@ -5,7 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 Status = Literal["draft", "proposed", "approved", "rejected", "superseded"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -13,10 +20,33 @@ AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")]
 
 
+def refuse_nul(value: Any) -> Any:
+    """Refuse text holding a NUL character anywhere (PostgreSQL cannot store it)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("must not contain a NUL character (\\u0000)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            refuse_nul(key)
+            refuse_nul(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            refuse_nul(item)
+    return value
+
+
+#: A query-string text that may be stored or searched for (no NUL character).
+QueryText = Annotated[str, BeforeValidator(refuse_nul)]
+
+
 class Input(BaseModel):
-    """Base of request bodies: unknown fields are refused."""
+    """Base of request bodies: unknown fields are refused, and so is text holding a NUL."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
 
 
 class Scope(Input):
@@ -53,6 +83,7 @@ class DecisionPatch(Input):
     revision: int | None = Field(
         default=None,
         ge=1,
+        le=2_147_483_647,
         description="the decision's revision this edit is based on; a stale one gets 409",
     )
 
