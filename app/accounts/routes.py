@@ -161,7 +161,7 @@ def setup(
             "accounts/setup.html",
             status_code=422,
             name=name,
-            error="; ".join(f"{p.loc[-1]} {p.message}" for p in exc.problems),
+            error=exc.brief,
         )
     request.app.state.has_users = True
     session.info["actor"] = user.name
@@ -200,11 +200,7 @@ def users_create(
             session=session, name=name, role=role, password=str(form.get("password", ""))
         )
     except (Invalid, Conflict) as exc:
-        message = (
-            "; ".join(f"{p.loc[-1]} {p.message}" for p in exc.problems)
-            if isinstance(exc, Invalid)
-            else exc.message
-        )
+        message = exc.brief
         return _page(
             request,
             templates,

@@ -24,6 +24,11 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
 
+    @property
+    def brief(self) -> str:
+        """The message as a form shows it beside the fields."""
+        return self.message
+
 
 class NotFound(DomainError):
     """The decision, version or ticket link asked for does not exist."""
@@ -45,6 +50,11 @@ class Invalid(DomainError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{'.'.join(map(str, p.loc))}: {p.message}" for p in problems))
+
+    @property
+    def brief(self) -> str:
+        """Each refused field by its own name, then why: "password must be at least ..."."""
+        return "; ".join(f"{p.loc[-1]} {p.message}" for p in self.problems)
 
 
 class NotSignedIn(DomainError):

@@ -350,11 +350,7 @@ def approval_add(
             comment=comment,
         )
     except (Invalid, Conflict) as exc:
-        message = (
-            "; ".join(f"{p.loc[-1]} {p.message}" for p in exc.problems)
-            if isinstance(exc, Invalid)
-            else exc.message
-        )
+        message = exc.brief
         view = service.get_decision(session=session, decision_id=decision_id)
         extra = {"approval_comment": comment}
         return _detail_page(
