@@ -43,6 +43,7 @@ cli.add_typer(report_cli, name="report")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(audit_cli, name="audit")
 
+EXIT_CONFLICT = 1
 EXIT_BAD_INPUT = 2
 EXIT_PROBE_UNAVAILABLE = 3
 
@@ -142,7 +143,11 @@ def recommend(
         RecommendFormat, typer.Option("--format", help="text, json or markdown")
     ] = RecommendFormat.text,
 ) -> None:
-    """Evaluate an answers file and print the recommendation."""
+    """Evaluate an answers file and print the recommendation.
+
+    Exit 0 with a recommendation, 1 when no option meets every requirement (the conflicts
+    are printed as usual), 2 on bad input.
+    """
     engine = _engine()
     name, data = read_answers(answers)
     try:
@@ -157,6 +162,8 @@ def recommend(
         typer.echo(recommendation_markdown(result.data), nl=False)
     else:
         typer.echo(recommendation_text(result.data), nl=False)
+    if result.option is None:
+        raise typer.Exit(EXIT_CONFLICT)
 
 
 @rules_cli.command("check")

@@ -111,8 +111,21 @@ def test_recommend_readable_formats_show_the_option_title(tmp_path: Path, fmt: s
 def test_recommend_text_of_a_conflict_says_no_option_fits(tmp_path: Path) -> None:
     name = write(tmp_path / "a.json", '{"audit_key_usage": true, "customer_supplied_keys": true}')
     proc = atrest("recommend", "--answers", name, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr
     assert "No option meets every requirement" in proc.stdout
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown", "text"])
+def test_recommend_exits_1_on_a_conflict_in_every_format(tmp_path: Path, fmt: str) -> None:
+    """A pipeline tells a conflict (1) from a recommendation (0) and from bad input (2)."""
+    name = write(tmp_path / "a.json", '{"audit_key_usage": true, "customer_supplied_keys": true}')
+    proc = atrest("recommend", "--answers", name, "--format", fmt, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    if fmt == "json":
+        data = json.loads(proc.stdout)
+        assert data["recommendation"] is None
+        assert data["conflicts"]
 
 
 def test_unknown_question_is_refused(tmp_path: Path) -> None:
