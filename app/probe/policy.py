@@ -7,8 +7,13 @@ server-side encryption header or KMS key.
 How statements are read:
 
 * `Statement` may be one statement (a dict) or a list; `Action` and `Resource` a string or a
-  list. Action names and condition keys are compared case-insensitively, as IAM does; action
-  and resource wildcards (`*`, `?`) are honoured.
+  list. Action names and condition keys are compared case-insensitively, as IAM does; resource
+  ARNs case-sensitively. Wildcards are IAM's, not a shell's (`iam_match`): `*` is any run of
+  characters (empty too, `/` included), `?` exactly one; `[`, `]` and every other character
+  are literal.
+* A resource covers "every object of the bucket" only when it matches every possible key
+  (`covers_every_key`): `bucket/*` does, `bucket/?` (one-character keys) and `bucket/logs/*`
+  do not.
 * Only `Effect: Deny` statements with `Principal: "*"` (or `{"AWS": "*"}`) count: a deny
   aimed at some principals leaves the others free.
 * Statements using `NotAction`, `NotResource` or `NotPrincipal` are ignored. Such a deny can
@@ -27,7 +32,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Any
 
 SSE_HEADER = "s3:x-amz-server-side-encryption"
@@ -39,6 +44,60 @@ SECURE_TRANSPORT = "aws:securetransport"
 SSE_C = "SSE-C"
 
 _ARN_PARTITION = re.compile(r"^arn:aws[a-z-]*:s3:::", re.IGNORECASE)
+#: S3 object keys are 1 to 1,024 bytes long.
+MAX_KEY_LENGTH = 1024
+
+
+@lru_cache(maxsize=4096)
+def _iam_regex(pattern: str, case_sensitive: bool) -> re.Pattern[str]:
+    """The regular expression of an IAM wildcard pattern: only `*` and `?` are special."""
+    parts = [".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern]
+    flags = re.DOTALL | (0 if case_sensitive else re.IGNORECASE)
+    return re.compile("".join(parts), flags)
+
+
+def iam_match(pattern: str, value: str, *, case_sensitive: bool = True) -> bool:
+    """Whether `value` matches an IAM policy wildcard pattern (as Action or Resource use them).
+
+    `*` matches any sequence of characters, the empty one included, across `/`; `?` matches
+    exactly one character; everything else (`[`, `]`, `\\`, `.` ...) only itself.
+
+    Args:
+        pattern: The pattern from the policy, e.g. "arn:aws:s3:::bucket/*" or "s3:Put*".
+        value: The action name or ARN to test.
+        case_sensitive: False for action names, which IAM compares case-insensitively.
+
+    Returns:
+        True when the whole of `value` matches the whole pattern.
+    """
+    return _iam_regex(pattern, case_sensitive).fullmatch(value) is not None
+
+
+def covers_every_key(patterns: Iterable[str], prefix: str) -> bool:
+    """Whether the patterns together match `prefix` followed by any object key.
+
+    A key of length n is matched for every possible key exactly when it is matched for n
+    copies of a character that appears in no pattern (only `*` and `?` can consume that
+    character, and they consume any). Past the patterns' length plus one, adding characters
+    changes nothing (a `*` absorbs them), so lengths 1 to that bound (at most the 1,024 bytes
+    of an S3 key) decide.
+
+    Args:
+        patterns: Resource patterns, e.g. ["arn:aws:s3:::bucket/*"].
+        prefix: What every matched value starts with, e.g. "arn:aws:s3:::bucket/".
+
+    Returns:
+        True when every key under `prefix` is matched by at least one pattern.
+    """
+    candidates = [p for p in patterns if p]
+    if not candidates:
+        return False
+    used = set("".join(candidates)) | set(prefix)
+    fresh = next(chr(c) for c in range(0x4E00, 0x10FFFF) if chr(c) not in used)
+    longest = min(max(len(p) for p in candidates) + 1, MAX_KEY_LENGTH)
+    return all(
+        any(iam_match(p, prefix + fresh * n) for p in candidates) for n in range(1, longest + 1)
+    )
 
 
 class WriteEnforcement(Enum):
@@ -48,8 +107,21 @@ class WriteEnforcement(Enum):
     """No statement rejects unencrypted or wrongly encrypted writes."""
     PRESENCE = "presence"
     """Writes without an encryption header are denied, but any algorithm is accepted."""
+    ALGORITHM = "algorithm"
+    """A specific KMS key is expected, but only the algorithm is required: a writer may name
+    aws:kms with `aws/s3` (S3's choice when no key id is sent) or any other key, another
+    account's included."""
     VALUE = "value"
     """Writes are denied unless they carry the expected algorithm (or the expected key)."""
+
+
+#: Weakest first.
+_LEVELS = (
+    WriteEnforcement.NONE,
+    WriteEnforcement.PRESENCE,
+    WriteEnforcement.ALGORITHM,
+    WriteEnforcement.VALUE,
+)
 
 
 @dataclass(frozen=True)
@@ -130,30 +202,26 @@ def _statements(policy: Mapping[str, Any] | str | None) -> list[_Statement]:
 
 def _covers_action(statement: _Statement, action: str) -> bool:
     """True when one of the statement's action patterns matches `action` (e.g. s3:putobject)."""
-    return any(fnmatchcase(action, pattern) for pattern in statement.actions)
+    return any(iam_match(p, action, case_sensitive=False) for p in statement.actions)
 
 
 def _covers_objects(statement: _Statement, bucket: str | None) -> bool:
     """True when the statement's resources cover every object of the bucket.
 
-    Without a bucket name, a pattern that ends in `/*` right after the bucket name (or `*`)
-    is taken to cover the bucket the policy is attached to.
+    Without a bucket name, a pattern whose key part (after the first `/`) matches every key
+    (or `*`) is taken to cover the bucket the policy is attached to.
     """
-    for resource in statement.resources:
-        if resource == "*":
+    normal = [_ARN_PARTITION.sub("arn:aws:s3:::", r) for r in statement.resources]
+    if "*" in normal:
+        return True
+    s3_arns = [r for r in normal if r.startswith("arn:aws:s3:::")]
+    if bucket is not None:
+        return covers_every_key(s3_arns, f"arn:aws:s3:::{bucket}/")
+    for resource in s3_arns:
+        rest = resource.removeprefix("arn:aws:s3:::")
+        name, slash, keys = rest.partition("/")
+        if rest == "*" or (slash and name and covers_every_key([keys], "")):
             return True
-        normal = _ARN_PARTITION.sub("arn:aws:s3:::", resource)
-        if not normal.startswith("arn:aws:s3:::"):
-            continue
-        if bucket is not None:
-            # Matching the pattern against the literal wildcard ARN tells whether the pattern
-            # covers every key: "bucket/*" matches, "bucket/logs/*" does not.
-            if fnmatchcase(f"arn:aws:s3:::{bucket}/*", normal):
-                return True
-        else:
-            rest = normal.removeprefix("arn:aws:s3:::")
-            if rest == "*" or (rest.endswith("/*") and "/" not in rest[:-2]):
-                return True
     return False
 
 
@@ -220,7 +288,9 @@ def write_enforcement(
     `s3:x-amz-server-side-encryption` is `StringNotEquals` / `StringNotEqualsIfExists` the
     required value (a negated operator also matches a request without the header); or, with
     `key_arn`, when `s3:x-amz-server-side-encryption-aws-kms-key-id` is not that key (which
-    also denies writes without a key). For SSE-C (`required_header="SSE-C"`), a Deny when
+    also denies writes without a key). With `key_arn`, a Deny on the algorithm alone is only
+    algorithm-level: writes naming aws:kms with another key (or none, which means `aws/s3`)
+    get through. For SSE-C (`required_header="SSE-C"`), a Deny when
     `s3:x-amz-server-side-encryption-customer-algorithm` is `Null` = true, or is not AES256.
     Presence-level is a Deny when the encryption header is `Null` = true: some algorithm must
     be named, but any will do.
@@ -244,8 +314,7 @@ def write_enforcement(
         level = _statement_enforcement(statement, required_header, key_arn, negated)
         if level is WriteEnforcement.VALUE:
             return level
-        if level is WriteEnforcement.PRESENCE:
-            best = level
+        best = max(best, level, key=_LEVELS.index)
     return best
 
 
@@ -265,8 +334,7 @@ def _statement_enforcement(
     ]
     if not levels:
         return WriteEnforcement.NONE
-    order = [WriteEnforcement.NONE, WriteEnforcement.PRESENCE, WriteEnforcement.VALUE]
-    return min(levels, key=order.index)
+    return min(levels, key=_LEVELS.index)
 
 
 def _condition_enforcement(
@@ -288,7 +356,7 @@ def _condition_enforcement(
         return WriteEnforcement.NONE
     if key == SSE_HEADER:
         if operator in negated and values and all(v == required_header for v in values):
-            return WriteEnforcement.VALUE
+            return WriteEnforcement.VALUE if key_arn is None else WriteEnforcement.ALGORITHM
         if operator == "null" and [v.lower() for v in values] == ["true"]:
             return WriteEnforcement.PRESENCE
     if (

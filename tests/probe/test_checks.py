@@ -164,6 +164,19 @@ def write_statement(header: str) -> dict[str, Any]:
     }
 
 
+def key_statement(key_arn: str) -> dict[str, Any]:
+    """A deny of writes naming any KMS key but `key_arn` (or none)."""
+    return {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{BUCKET}/*",
+        "Condition": {
+            "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}
+        },
+    }
+
+
 def compliant(option: str, **changes: Any) -> BucketFacts:
     """A bucket that follows the option in every respect, with fields replaced by `changes`."""
     conf = config(option)
@@ -173,6 +186,8 @@ def compliant(option: str, **changes: Any) -> BucketFacts:
     statements = [tls_statement()]
     if conf["bucket_policy"]["deny_unencrypted_writes"]:
         statements.append(write_statement(conf["bucket_policy"]["required_encryption_header"]))
+        if bucket_key is not None and (conf.get("kms_key") or {}).get("KeyManager") == "CUSTOMER":
+            statements.append(key_statement(bucket_key.arn))
     bucket = BucketFacts(
         name=BUCKET,
         region="eu-west-1",
@@ -648,6 +663,61 @@ CASES: list[Case] = [
                             }
                         },
                     }
+                }
+            ),
+        ),
+    ),
+    Case(
+        "kms-header-only-under-a-customer-key-lets-writers-pick-aws-s3",
+        "encryption-enforced",
+        "warn",
+        replace(
+            CMK,
+            policy=policy({"Statement": [tls_statement(), write_statement("aws:kms")]}),
+        ),
+        says="aws/s3",
+    ),
+    Case(
+        "dsse-header-only-under-a-customer-key",
+        "encryption-enforced",
+        "warn",
+        replace(
+            compliant("dsse-kms"),
+            policy=policy({"Statement": [tls_statement(), write_statement("aws:kms:dsse")]}),
+        ),
+        "dsse-kms",
+        says="another account's",
+    ),
+    Case(
+        "header-only-and-the-key-unidentified",
+        "encryption-enforced",
+        "warn",
+        replace(
+            CMK,
+            key=KEY_DENIED,
+            policy=policy({"Statement": [tls_statement(), write_statement("aws:kms")]}),
+        ),
+        says="could not be identified",
+    ),
+    Case(
+        "kms-header-only-is-enough-for-the-aws-managed-key",
+        "encryption-enforced",
+        "pass",
+        compliant("sse-kms-aws-managed"),
+        "sse-kms-aws-managed",
+    ),
+    Case(
+        "deny-on-one-character-keys-is-not-enforcement",
+        "encryption-enforced",
+        "fail",
+        replace(
+            CMK,
+            policy=policy(
+                {
+                    "Statement": [
+                        {**write_statement("aws:kms"), "Resource": f"arn:aws:s3:::{BUCKET}/?"},
+                        {**key_statement(KEY_ARN), "Resource": f"arn:aws:s3:::{BUCKET}/?"},
+                    ]
                 }
             ),
         ),

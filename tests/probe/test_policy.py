@@ -9,8 +9,10 @@ import pytest
 
 from app.probe.policy import (
     WriteEnforcement,
+    covers_every_key,
     denies_insecure_transport,
     denies_unencrypted_writes,
+    iam_match,
     write_enforcement,
 )
 
@@ -339,8 +341,23 @@ WRITES: list[Any] = [
         ),
         "aws:kms",
         KEY_ARN,
+        # ANDed: a write naming aws:kms with another key satisfies neither condition's deny.
+        "algorithm",
+        id="header-and-key-in-one-statement-pins-only-the-algorithm",
+    ),
+    pytest.param(
+        doc(sse("StringNotEquals", "aws:kms")),
+        "aws:kms",
+        KEY_ARN,
+        "algorithm",
+        id="header-only-where-a-key-is-expected",
+    ),
+    pytest.param(
+        doc(sse("StringNotEquals", "aws:kms"), sse("StringNotEquals", KEY_ARN, KMS_KEY)),
+        "aws:kms",
+        KEY_ARN,
         "value",
-        id="header-and-key-in-one-statement",
+        id="header-and-key-in-two-statements",
     ),
     # SSE-C.
     pytest.param(doc(sse("Null", "true", SSE_C_KEY)), "SSE-C", None, "value", id="sse-c-null"),
@@ -372,3 +389,71 @@ def test_write_enforcement(policy: Any, header: str, key_arn: str | None, level:
     assert denies_unencrypted_writes(
         policy, required_header=header, key_arn=key_arn, bucket=BUCKET
     ) is (level == "value")
+
+
+# IAM wildcards -------------------------------------------------------------------------------
+
+IAM_MATCHES: list[Any] = [
+    # (pattern, value, matches)
+    pytest.param("arn:aws:s3:::b/*", "arn:aws:s3:::b/a/deep/key", True, id="star-crosses-slash"),
+    pytest.param("arn:aws:s3:::b/*", "arn:aws:s3:::b/", True, id="star-matches-empty"),
+    pytest.param("arn:aws:s3:::b/?", "arn:aws:s3:::b/k", True, id="question-one-char"),
+    pytest.param("arn:aws:s3:::b/?", "arn:aws:s3:::b/ke", False, id="question-not-two"),
+    pytest.param("arn:aws:s3:::b/?", "arn:aws:s3:::b/", False, id="question-not-empty"),
+    pytest.param("arn:aws:s3:::b/[ab]", "arn:aws:s3:::b/a", False, id="brackets-are-literal"),
+    pytest.param("arn:aws:s3:::b/[ab]", "arn:aws:s3:::b/[ab]", True, id="brackets-match-self"),
+    pytest.param("arn:aws:s3:::b/[!x]*", "arn:aws:s3:::b/y1", False, id="no-negated-class"),
+    pytest.param("arn:aws:s3:::b.c/*", "arn:aws:s3:::bxc/k", False, id="dot-is-literal"),
+    pytest.param("arn:aws:s3:::b/*", "arn:aws:s3:::B/k", False, id="resources-case-sensitive"),
+    pytest.param("arn:aws:s3:::b/\\*", "arn:aws:s3:::b/\\z", True, id="backslash-literal"),
+]
+
+
+@pytest.mark.parametrize(("pattern", "value", "matches"), IAM_MATCHES)
+def test_iam_wildcards_are_only_star_and_question_mark(
+    pattern: str, value: str, matches: bool
+) -> None:
+    """`*` any run (empty too, across `/`), `?` one character; nothing else is special."""
+    assert iam_match(pattern, value) is matches
+
+
+def test_actions_match_case_insensitively() -> None:
+    assert iam_match("s3:Put*", "s3:putobject", case_sensitive=False)
+    assert not iam_match("s3:Put?", "s3:putobject", case_sensitive=False)
+
+
+COVERS: list[Any] = [
+    # (resource patterns, every key of demo-bucket covered)
+    pytest.param([OBJECTS], True, id="bucket-star"),
+    pytest.param([f"{BUCKET_ARN}*"], True, id="bucket-name-star"),
+    pytest.param(["arn:aws:s3:::*"], True, id="every-bucket"),
+    pytest.param([f"{BUCKET_ARN}/?*"], True, id="one-or-more"),
+    pytest.param([f"{BUCKET_ARN}/*?"], True, id="one-or-more-reversed"),
+    pytest.param([f"{BUCKET_ARN}/?"], False, id="one-character-keys-only"),
+    pytest.param([f"{BUCKET_ARN}/??*"], False, id="misses-one-character-keys"),
+    pytest.param([f"{BUCKET_ARN}/?", f"{BUCKET_ARN}/??*"], True, id="two-patterns-together"),
+    pytest.param([f"{BUCKET_ARN}/[a-z]*"], False, id="class-is-literal"),
+    pytest.param([f"{BUCKET_ARN}/logs/*"], False, id="a-prefix"),
+    pytest.param(["arn:aws:s3:::demo-bucke?/*"], True, id="question-in-bucket-name"),
+    pytest.param([BUCKET_ARN], False, id="the-bucket-not-its-objects"),
+]
+
+
+@pytest.mark.parametrize(("patterns", "covered"), COVERS)
+def test_a_resource_covers_every_object_only_if_it_matches_every_key(
+    patterns: list[str], covered: bool
+) -> None:
+    assert covers_every_key(patterns, f"{BUCKET_ARN}/") is covered
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [f"{BUCKET_ARN}/?", f"{BUCKET_ARN}/[a-z]*", f"{BUCKET_ARN}/??*"],
+    ids=["question-mark", "bracket-class", "two-or-more"],
+)
+def test_denies_on_resources_that_miss_some_keys_are_not_enforcement(resource: str) -> None:
+    """A shell-style reading (fnmatch) took `bucket/?` for every object; IAM does not."""
+    assert not denies_insecure_transport(doc(deny(Resource=resource, Condition=TLS)), bucket=BUCKET)
+    policy = doc(sse("StringNotEquals", "aws:kms") | {"Resource": resource})
+    found = write_enforcement(policy, required_header="aws:kms", bucket=BUCKET)
+    assert found is WriteEnforcement.NONE

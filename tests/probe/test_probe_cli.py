@@ -51,6 +51,17 @@ def seed(setup_client: Callable[..., Any]) -> str:
                 "Resource": "arn:aws:s3:::good-kms/*",
                 "Condition": {"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}},
             },
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": "arn:aws:s3:::good-kms/*",
+                "Condition": {
+                    "StringNotEquals": {
+                        "s3:x-amz-server-side-encryption-aws-kms-key-id": key["Arn"]
+                    }
+                },
+            },
         ],
     }
     s3.put_bucket_policy(Bucket="good-kms", Policy=json.dumps(policy))

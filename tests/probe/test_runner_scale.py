@@ -109,8 +109,8 @@ def put_default(client: Any, name: str, algorithm: str, key_arn: str | None = No
     )
 
 
-def enforcing_policy(name: str) -> str:
-    """A policy that passes encryption-enforced (aws:kms) and tls-only for `name`."""
+def enforcing_policy(name: str, key_arn: str) -> str:
+    """A policy that passes encryption-enforced (aws:kms, `key_arn`) and tls-only for `name`."""
     objects, bucket = f"arn:aws:s3:::{name}/*", f"arn:aws:s3:::{name}"
     return json.dumps(
         {
@@ -132,6 +132,18 @@ def enforcing_policy(name: str) -> str:
                     "Resource": objects,
                     "Condition": {
                         "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}
+                    },
+                },
+                {
+                    "Sid": "DenyWritesWithOtherKeys",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:PutObject",
+                    "Resource": objects,
+                    "Condition": {
+                        "StringNotEquals": {
+                            "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn
+                        }
                     },
                 },
             ],
@@ -300,7 +312,7 @@ def arrange_policy_buckets(setup_client: Callable[..., Any]) -> str:
     for name in (*NORMAL, THROTTLED, TRANSIENT):
         create_bucket(s3_setup, name)
         put_default(s3_setup, name, "aws:kms", key_arn)
-        s3_setup.put_bucket_policy(Bucket=name, Policy=enforcing_policy(name))
+        s3_setup.put_bucket_policy(Bucket=name, Policy=enforcing_policy(name, key_arn))
     return key_arn
 
 

@@ -7,7 +7,16 @@ import json
 from app.probe.checks.context import _Ctx
 from app.probe.checks.findings import Finding
 from app.probe.models import KeyFacts, Problem
-from app.probe.policy import SSE_C, WriteEnforcement, denies_insecure_transport, write_enforcement
+from app.probe.policy import (
+    KMS_KEY_HEADER,
+    SSE_C,
+    WriteEnforcement,
+    denies_insecure_transport,
+    write_enforcement,
+)
+
+#: Stands for a customer key the probe could not identify: it matches no key condition.
+_UNIDENTIFIED_KEY = "arn:aws:kms:-:-:key/unidentified"
 
 
 def _policy_cli(ctx: _Ctx, condition: str, action: str) -> str:
@@ -36,25 +45,45 @@ def _encryption_enforced(ctx: _Ctx) -> Finding:
     if not ctx.exp.policy.get("deny_unencrypted_writes"):
         return ctx.finding(check, "not-applicable", "-", "-", "The option does not require it.")
     key_arn = ctx.bucket.key.arn if isinstance(ctx.bucket.key, KeyFacts) else None
-    customer_key = (ctx.exp.kms_key or {}).get("KeyManager") == "CUSTOMER"
-    expected = f"deny PutObject without {header}"
+    pin_key = (ctx.exp.kms_key or {}).get("KeyManager") == "CUSTOMER" and ctx.exp.uses_kms
+    expected = f"deny PutObject without {header}" + (" and the bucket's key" if pin_key else "")
     if isinstance(ctx.bucket.policy, Problem):
         return ctx.problem(check, ctx.bucket.policy, "the bucket policy", expected)
     policy = ctx.bucket.policy.policy
     level = write_enforcement(
         policy,
         required_header=header,
-        key_arn=key_arn if customer_key and ctx.exp.uses_kms else None,
+        # A key that could not be identified matches no key condition: only the algorithm
+        # can then be proved.
+        key_arn=(key_arn or _UNIDENTIFIED_KEY) if pin_key else None,
         bucket=ctx.bucket.name,
     )
     if header == SSE_C:
         condition = '{"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "true"}}'
+    elif pin_key:
+        condition = json.dumps(
+            {"StringNotEquals": {KMS_KEY_HEADER: key_arn or "<the bucket's key ARN>"}}
+        )
     else:
         condition = f'{{"StringNotEquals": {{"s3:x-amz-server-side-encryption": "{header}"}}}}'
     remedy = _policy_cli(ctx, condition, "s3:PutObject")
     if level is WriteEnforcement.VALUE:
+        what = f"{header} with the bucket's key {key_arn}" if pin_key else header
         return ctx.finding(
-            check, "pass", expected, "denied", f"The bucket policy denies writes without {header}."
+            check, "pass", expected, "denied", f"The bucket policy denies writes without {what}."
+        )
+    if level is WriteEnforcement.ALGORITHM:
+        unknown = "" if key_arn else " (the bucket's key could not be identified to compare)"
+        return ctx.finding(
+            check,
+            "warn",
+            expected,
+            f"{header} required, any key",
+            f"The bucket policy requires {header} but not the bucket's key{unknown}: a writer can "
+            "name aws:kms without a key id (S3 then uses the AWS managed key aws/s3) or with "
+            f"another key, another account's included. Deny writes whose {KMS_KEY_HEADER} is "
+            "not the bucket's key.",
+            remedy,
         )
     if level is WriteEnforcement.PRESENCE:
         return ctx.finding(
