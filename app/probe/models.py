@@ -99,6 +99,9 @@ class KeyFacts(_Facts):
             automatically, or `rotation_problem` says why it could not be read).
         rotation_period_days: RotationPeriodInDays when rotation is on and the service says.
         rotation_problem: Why rotation could not be read for a key that supports it.
+        related_regions: For a multi-Region key, the Regions of its related keys (the primary
+            and the replicas, other than this one): they share its key material, so a use of
+            it may be logged in any of them.
     """
 
     key_id: str
@@ -113,6 +116,12 @@ class KeyFacts(_Facts):
     rotation_enabled: bool | None = None
     rotation_period_days: int | None = None
     rotation_problem: Problem | None = None
+    related_regions: list[str] = []
+
+    @property
+    def region(self) -> str | None:
+        """The Region in the key's ARN ("arn:aws:kms:REGION:..."), None if it is not an ARN."""
+        return arn_region(self.arn)
 
     @property
     def supports_automatic_rotation(self) -> bool:
@@ -120,6 +129,29 @@ class KeyFacts(_Facts):
         return supports_rotation(
             key_manager=self.key_manager, key_spec=self.key_spec, origin=self.origin
         )
+
+
+def arn_region(arn: str | None) -> str | None:
+    """The Region field of an ARN ("arn:PARTITION:SERVICE:REGION:..."), None when absent."""
+    parts = (arn or "").split(":")
+    if not (arn and arn.startswith("arn:") and len(parts) > 5):
+        return None
+    return parts[3] or None
+
+
+class KeyNotFound(_Facts):
+    """The key a bucket's default encryption names does not exist (KMS NotFoundException).
+
+    A misconfiguration, not a failure to look: S3 cannot encrypt a write with a missing key,
+    so every write relying on the default fails.
+
+    Attributes:
+        ref: The key as the bucket names it (ARN, key id, alias name or alias ARN).
+        message: What KMS said.
+    """
+
+    ref: str
+    message: str
 
 
 def supports_rotation(*, key_manager: str, key_spec: str, origin: str) -> bool:
@@ -188,7 +220,8 @@ class BucketFacts(_Facts):
         region: Its Region (from ListBuckets BucketRegion), None if unknown.
         encryption: Default encryption, or why it could not be read.
         policy: The bucket policy, or why it could not be read.
-        key: The KMS key behind the default rule; None when the rule uses no KMS key.
+        key: The KMS key behind the default rule (KeyNotFound when it does not exist); None
+            when the rule uses no KMS key.
         objects: Sampled objects (empty when sampling is off), or why they could not be read.
     """
 
@@ -196,5 +229,5 @@ class BucketFacts(_Facts):
     region: str | None = None
     encryption: BucketEncryption | Problem
     policy: PolicyFacts | Problem
-    key: KeyFacts | Problem | None = None
+    key: KeyFacts | KeyNotFound | Problem | None = None
     objects: list[ObjectFacts] | Problem = []

@@ -30,6 +30,7 @@ from app.probe.models import (
     BucketFacts,
     EncryptionRule,
     KeyFacts,
+    KeyNotFound,
     ObjectFacts,
     PolicyFacts,
     Problem,
@@ -72,6 +73,7 @@ TRAILS_FAULT = failed("ThrottlingException", "Rate exceeded after retries")
 LIST_DENIED = refused("s3:GetObject", "AccessDenied", "HeadObject refused")
 LIST_FAULT = failed("SlowDown", "Reduce your request rate")
 NO_POLICY = PolicyFacts(policy=None)
+MISSING_KEY = KeyNotFound(ref=KEY_ARN, message=f"Key '{KEY_ARN}' does not exist")
 
 
 def trail(name: str, **changes: Any) -> TrailFacts:
@@ -422,6 +424,13 @@ CASES: list[Case] = [
         ),
         "sse-kms-imported",
     ),
+    Case(
+        "key-does-not-exist-is-a-misconfiguration-not-an-error",
+        "kms-key-state",
+        "fail",
+        replace(CMK, key=MISSING_KEY),
+        says="does not exist",
+    ),
     Case("sse-s3", "kms-key-state", "not-applicable", compliant("sse-s3"), "sse-s3"),
     Case("bucket-uses-no-key", "kms-key-state", "not-applicable", replace(CMK, encryption=AES)),
     Case("denied", "kms-key-state", "unknown", replace(CMK, key=KEY_DENIED)),
@@ -547,6 +556,45 @@ CASES: list[Case] = [
         says="kms:GetKeyRotationStatus",
     ),
     Case("key-fault", "kms-key-rotation", "error", replace(CMK, key=KEY_FAULT)),
+    Case(
+        "disabled-key-is-not-judged-on-rotation",
+        "kms-key-rotation",
+        "not-applicable",
+        replace(CMK, key=key(key_state="Disabled")),
+        says="Disabled",
+    ),
+    Case(
+        "disabled-key-with-rotation-off-is-not-a-rotation-failure",
+        "kms-key-rotation",
+        "not-applicable",
+        replace(CMK, key=key(key_state="Disabled", rotation_enabled=False)),
+    ),
+    Case(
+        "key-pending-deletion-is-not-judged-on-rotation",
+        "kms-key-rotation",
+        "not-applicable",
+        replace(CMK, key=key(key_state="PendingDeletion")),
+        says="PendingDeletion",
+    ),
+    Case(
+        "missing-key-is-not-judged-on-rotation",
+        "kms-key-rotation",
+        "not-applicable",
+        replace(CMK, key=MISSING_KEY),
+    ),
+    Case(
+        "missing-key-has-no-manager-to-judge",
+        "kms-key-manager",
+        "not-applicable",
+        replace(CMK, key=MISSING_KEY),
+        says="does not exist",
+    ),
+    Case(
+        "missing-key-has-no-origin-to-judge",
+        "kms-key-origin",
+        "not-applicable",
+        replace(CMK, key=MISSING_KEY),
+    ),
     # bucket-key
     Case("enabled-as-expected", "bucket-key", "pass", CMK),
     Case(
@@ -1113,3 +1161,34 @@ def test_tls_fix_denies_plain_http_on_the_bucket_and_its_objects() -> None:
     assert statement["Resource"] == [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]
     fixed = replace(CMK, policy=policy({"Version": "2012-10-17", "Statement": [statement]}))
     assert run(Case("x", "tls-only", "pass", fixed)).status == "pass"
+
+
+@pytest.mark.parametrize("state", ["Disabled", "PendingDeletion", "PendingImport", "Unavailable"])
+def test_an_unusable_key_fails_only_its_state(state: str) -> None:
+    """kms-key-state carries the failure; rotation of a key that cannot be used is not judged."""
+    findings = {
+        f.check: f
+        for f in check_bucket(
+            replace(CMK, key=key(key_state=state)),
+            expected=config("sse-kms-cmk"),
+            option="sse-kms-cmk",
+            trails=None,
+        )
+    }
+    assert findings["kms-key-state"].status == "fail"
+    assert findings["kms-key-rotation"].status == "not-applicable"
+
+
+def test_a_bucket_whose_key_does_not_exist_fails_and_is_not_an_error() -> None:
+    """Every write fails: that is a finding about the bucket, not a failure to look."""
+    findings = check_bucket(
+        replace(CMK, key=MISSING_KEY),
+        expected=config("sse-kms-cmk"),
+        option="sse-kms-cmk",
+        trails=None,
+    )
+    assert bucket_status(findings) == "fail"
+    state = next(f for f in findings if f.check == "kms-key-state")
+    assert "does not exist" in state.message
+    assert "check that the bucket exists" not in state.remediation.lower()
+    assert KEY_ARN not in state.remediation  # the fix names another key, not the missing one

@@ -16,7 +16,14 @@ import pytest
 from botocore.stub import Stubber
 
 from app.probe.collectors import all_iam_actions, cloudtrail, kms, s3, sts
-from app.probe.models import BucketEncryption, KeyFacts, PolicyFacts, Problem, TrailFacts
+from app.probe.models import (
+    BucketEncryption,
+    KeyFacts,
+    KeyNotFound,
+    PolicyFacts,
+    Problem,
+    TrailFacts,
+)
 from app.probe.session import make_client, make_session
 from tests.probe.conftest import REGION
 
@@ -425,10 +432,54 @@ def test_cross_account_key_that_can_be_described_names_its_owner() -> None:
     assert key.rotation_enabled is False
 
 
-def test_missing_key_in_own_account_is_an_error(moto: str) -> None:
-    key = kms.describe_key(probe_client(moto, "kms"), "alias/does-not-exist", own_account=ACCOUNT)
-    assert isinstance(key, Problem)
-    assert key.status == "error"
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "alias/does-not-exist",
+        f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000",
+        "00000000-0000-0000-0000-000000000000",
+    ],
+    ids=["alias", "key-arn", "key-id"],
+)
+def test_a_key_that_does_not_exist_is_a_fact_not_a_failure_to_look(moto: str, ref: str) -> None:
+    key = kms.describe_key(probe_client(moto, "kms"), ref, own_account=ACCOUNT)
+    assert isinstance(key, KeyNotFound), key
+    assert key.ref == ref
+
+
+def test_a_missing_key_of_another_account_is_still_not_found() -> None:
+    # KMS answers NotFoundException for a key that does not exist whoever asks (a key that
+    # exists but is not shared gives AccessDeniedException, which stays unknown).
+    arn = f"arn:aws:kms:{REGION}:{OTHER_ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    with stubbed("kms") as (client, stub):
+        stub.add_client_error(
+            "describe_key", "NotFoundException", f"Key '{arn}' does not exist", 400, {"KeyId": arn}
+        )
+        key = kms.describe_key(client, arn, own_account=ACCOUNT)
+    assert isinstance(key, KeyNotFound)
+
+
+def test_multi_region_key_names_its_related_regions() -> None:
+    # moto does not return MultiRegionConfiguration; its shape is DescribeKey's.
+    key_id = "mrk-1234abcd12ab34cd56ef1234567890ab"
+    metadata = _key_metadata(
+        KeyId=key_id,
+        MultiRegion=True,
+        MultiRegionConfiguration={
+            "MultiRegionKeyType": "PRIMARY",
+            "PrimaryKey": {"Arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{key_id}", "Region": REGION},
+            "ReplicaKeys": [
+                {"Arn": f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{key_id}", "Region": "us-east-1"},
+                {"Arn": f"arn:aws:kms:ap-south-1:{ACCOUNT}:key/{key_id}", "Region": "ap-south-1"},
+            ],
+        },
+    )
+    with stubbed("kms") as (client, stub):
+        stub.add_response("describe_key", {"KeyMetadata": metadata})
+        stub.add_response("get_key_rotation_status", {"KeyRotationEnabled": True})
+        key = kms.describe_key(client, key_id)
+    assert isinstance(key, KeyFacts)
+    assert (key.region, key.related_regions) == (REGION, ["ap-south-1", "us-east-1"])
 
 
 # CloudTrail ------------------------------------------------------------------------------------

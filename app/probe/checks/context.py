@@ -104,12 +104,17 @@ class _Ctx:
             "Check that the bucket exists and the endpoint is reachable, then run the probe again.",
         )
 
-    def encryption_cli(self) -> str:
-        """The AWS CLI command that sets the expected default encryption."""
+    def encryption_cli(self, *, keep_key: bool = True) -> str:
+        """The AWS CLI command that sets the expected default encryption.
+
+        Args:
+            keep_key: Keep the bucket's own customer key in place of the rule set's
+                placeholder (False when that key is the problem, e.g. it does not exist).
+        """
         rule = dict(self.exp.rule)
         default = dict(rule.get("ApplyServerSideEncryptionByDefault") or {})
         encryption = self.bucket.encryption
-        if "KMSMasterKeyID" in default and isinstance(encryption, BucketEncryption):
+        if keep_key and "KMSMasterKeyID" in default and isinstance(encryption, BucketEncryption):
             current, _ = _effective_rule(encryption)
             if current.kms_master_key_id and not _is_aws_managed_ref(current.kms_master_key_id):
                 # Keep the bucket's own key in place of the rule set's placeholder.

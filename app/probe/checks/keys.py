@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.probe.checks.context import _Ctx, _effective_rule, _is_aws_managed_ref
 from app.probe.checks.findings import NOTHING_TO_DO, Finding, Status
-from app.probe.models import KeyFacts, Problem
+from app.probe.models import KeyFacts, KeyNotFound, Problem
 
 #: aws:kms without a key id: the AWS managed key aws/s3, which cannot be disabled.
 _AWS_S3_KEY = KeyFacts(
@@ -49,6 +49,28 @@ def _key_for(ctx: _Ctx, check: str, expected: str) -> KeyFacts | Finding:
     if isinstance(key, Problem):
         return ctx.problem(
             check, key, f"the KMS key {rule.kms_master_key_id or 'aws/s3'}", expected
+        )
+    if isinstance(key, KeyNotFound):
+        if check == "kms-key-state":
+            alias = "alias/" in key.ref
+            return ctx.finding(
+                check,
+                "fail",
+                expected,
+                "does not exist",
+                f"The default encryption names KMS key {key.ref}, which does not exist "
+                f"(NotFoundException: {key.message}): S3 cannot encrypt with it, so every write "
+                "relying on the default encryption fails.",
+                "Point the default encryption at an existing, enabled key"
+                + (f" (or point the alias {key.ref} at one)" if alias else "")
+                + f": {ctx.encryption_cli(keep_key=False)}",
+            )
+        return ctx.finding(
+            check,
+            "not-applicable",
+            expected,
+            "-",
+            f"Not applicable: the key {key.ref} does not exist (kms-key-state reports it).",
         )
     if key is None:
         if not aws_managed:
@@ -189,6 +211,11 @@ def _key_rotation(ctx: _Ctx) -> Finding:
     if isinstance(key, Finding):
         return key
     why = _rotation_not_applicable(key)
+    if why is None and key.key_state != "Enabled":
+        why = (
+            f"the key is {key.key_state} and cannot be used, so its rotation does not matter "
+            "until it is enabled (kms-key-state reports it)"
+        )
     if why is not None:
         return ctx.finding(check, "not-applicable", expected, "-", f"Not applicable: {why}.")
     if not wanted:

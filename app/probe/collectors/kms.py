@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from botocore.client import BaseClient
 
-from app.probe.models import KeyFacts, Problem, supports_rotation
+from app.probe.models import KeyFacts, KeyNotFound, Problem, arn_region, supports_rotation
 from app.probe.session import fetch
 
 IAM_ACTIONS: tuple[str, ...] = ("kms:DescribeKey", "kms:GetKeyRotationStatus")
 AWS_MANAGED_S3_ALIAS = "alias/aws/s3"
+NOT_FOUND = "NotFoundException"
 
 
 def _arn_account(key_ref: str) -> str | None:
@@ -20,9 +22,22 @@ def _arn_account(key_ref: str) -> str | None:
     return parts[4] if key_ref.startswith("arn:") and len(parts) > 5 else None
 
 
+def key_region(key_ref: str | None) -> str | None:
+    """The Region a key or alias ARN names; None for a key id or alias name (Region-relative)."""
+    return arn_region(key_ref) if key_ref and ":kms:" in key_ref else None
+
+
+def _related_regions(meta: dict[str, Any]) -> list[str]:
+    """The Regions of a multi-Region key's primary and replicas, other than its own."""
+    config = meta.get("MultiRegionConfiguration") or {}
+    own = arn_region(str(meta.get("Arn", "")))
+    keys = [config.get("PrimaryKey") or {}, *(config.get("ReplicaKeys") or [])]
+    return sorted({str(k["Region"]) for k in keys if k.get("Region") and k["Region"] != own})
+
+
 def describe_key(
     client: BaseClient, key_ref: str | None, *, own_account: str | None = None
-) -> KeyFacts | Problem:
+) -> KeyFacts | KeyNotFound | Problem:
     """Describe the key a bucket names, and read its rotation where the key type supports it.
 
     Args:
@@ -32,12 +47,15 @@ def describe_key(
         own_account: The caller's account, to recognise keys owned by another account.
 
     Returns:
-        KeyFacts; or a Problem: "unknown" naming the reason when a key of another account
-        cannot be described (or DescribeKey is denied), "error" otherwise.
+        KeyFacts; KeyNotFound when KMS says the key (or alias) does not exist; or a Problem:
+        "unknown" naming the reason when a key of another account cannot be described (or
+        DescribeKey is denied), "error" otherwise.
     """
     ref = key_ref or AWS_MANAGED_S3_ALIAS
     response = fetch(client, "describe_key", KeyId=ref)
     if isinstance(response, Problem):
+        if response.code == NOT_FOUND:
+            return KeyNotFound(ref=ref, message=response.message)
         owner = _arn_account(ref)
         if owner is not None and own_account is not None and owner != own_account:
             return Problem(
@@ -62,6 +80,7 @@ def describe_key(
         key_spec=str(meta.get("KeySpec") or meta.get("CustomerMasterKeySpec") or ""),
         custom_key_store_id=meta.get("CustomKeyStoreId"),
         multi_region=bool(meta.get("MultiRegion", False)),
+        related_regions=_related_regions(meta),
     )
     if not supports_rotation(
         key_manager=facts.key_manager, key_spec=facts.key_spec, origin=facts.origin
@@ -85,7 +104,7 @@ class _Entry:
     """One cache slot; its lock makes concurrent askers wait for a single DescribeKey."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
-    result: KeyFacts | Problem | None = None
+    result: KeyFacts | KeyNotFound | Problem | None = None
 
 
 class KeyCache:
@@ -108,7 +127,7 @@ class KeyCache:
         """The cache key of a reference as seen from `region`."""
         return ("", ref) if ref.startswith("arn:") else (region, ref)
 
-    def describe(self, client: BaseClient, key_ref: str | None) -> KeyFacts | Problem:
+    def describe(self, client: BaseClient, key_ref: str | None) -> KeyFacts | KeyNotFound | Problem:
         """The cached describe_key(client, key_ref), computed at most once per key.
 
         Args:
