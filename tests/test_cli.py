@@ -36,7 +36,7 @@ def test_questions_json_lists_every_question(tmp_path: Path) -> None:
     proc = atrest("questions", "--format", "json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     questions = json.loads(proc.stdout)["questions"]
-    assert len(questions) == 17
+    assert len(questions) == 18
     for question in questions:
         assert {"id", "text", "why", "type", "values", "default"} <= set(question)
         assert question["type"] in {"bool", "enum", "list"}

@@ -146,6 +146,20 @@ def _set_path(config: dict[str, Any], path: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def _unset_path(config: dict[str, Any], path: str) -> None:
+    parts = path.split(".")
+    node: Any = config
+    for part in parts[:-1]:
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)
+
+
 class Engine:
     """A rule set compiled for fast, repeated evaluation."""
 
@@ -173,6 +187,7 @@ class Engine:
         self.imp_need = [self._need(q, r.when) for r in rs.implications]
         self.configure_need = [self._need(q, r.when) for r in rs.configure]
         self.configure_mask = [self._mask(r.options) for r in rs.configure]
+        self._patches = {r.id: r for r in rs.configure}
         self.warning_need = [self._need(q, r.when or {}) for r in rs.warnings]
         self.warning_mask = [
             self.all_mask if r.options is None else self._mask(r.options) for r in rs.warnings
@@ -188,6 +203,7 @@ class Engine:
                 "text": f.text,
                 "source": f.source,
                 "as_of": f.as_of.isoformat(),
+                "checked": None if f.checked is None else f.checked.isoformat(),
                 "verified": f.verified,
             }
             for f in rs.facts.values()
@@ -377,7 +393,6 @@ class Engine:
         winner, score = ranking[0]
         option = rs.options[self.option_ids[winner]]
         facts = set(option.facts)
-        config: dict[str, Any] = _copy_json(self._config[winner])
         rationale = list(option.rationale)
         for i in a.implications:
             rationale.append(f"Implied by your answers: {rs.implications[i].text}")
@@ -386,15 +401,11 @@ class Engine:
             if self._soft_gain[i].get(winner, 0) > 0:
                 rationale.append(rs.soft[i].rationale)
                 facts.update(rs.soft[i].facts)
-        patched = []
-        for i, need in enumerate(self.configure_need):
-            if self.configure_mask[i] >> winner & 1 and not need & ~a.bits:
-                entry = rs.configure[i]
-                for path, value in entry.set.items():
-                    _set_path(config, path, value)
-                rationale.append(entry.rationale)
-                facts.update(entry.facts)
-                patched.append(entry.id)
+        config, patched = self.configuration(winner, a.bits)
+        for pid in patched:
+            entry = self._patches[pid]
+            rationale.append(entry.rationale)
+            facts.update(entry.facts)
         if len(ranking) > 1:
             runner, runner_score = ranking[1]
             rationale.append(
@@ -408,6 +419,24 @@ class Engine:
             "rationale": rationale,
         }
         return recommendation, facts, patched
+
+    def configuration(self, option: int, bits: int) -> tuple[dict[str, Any], list[str]]:
+        """An option's configuration with the patches that hold for ``bits`` applied.
+
+        Returns the configuration (a fresh copy) and the ids of the patches applied, in
+        rule-file order. `rules check` calls it for every option, not only the winner.
+        """
+        config: dict[str, Any] = _copy_json(self._config[option])
+        patched: list[str] = []
+        for i, need in enumerate(self.configure_need):
+            if self.configure_mask[i] >> option & 1 and not need & ~bits:
+                entry = self.ruleset.configure[i]
+                for path, value in entry.set.items():
+                    _set_path(config, path, _copy_json(value))
+                for path in entry.unset:
+                    _unset_path(config, path)
+                patched.append(entry.id)
+        return config, patched
 
     # -- explanations -----------------------------------------------------------------------
 

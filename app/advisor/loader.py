@@ -254,6 +254,18 @@ def _check_configure_path(option: Option, path: str) -> bool:
     return isinstance(node, dict)
 
 
+def _holds_path(config: Any, path: str) -> bool:
+    node: Any = config
+    for part in path.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return False
+    return True
+
+
 def _canonical_hash(parts: Mapping[str, Any]) -> str:
     def dump(value: Any) -> Any:
         if isinstance(value, BaseModel):
@@ -360,6 +372,14 @@ def load_ruleset(root: Path | None = None) -> RuleSet:
                     raise check.fail(
                         rel, c.id, f"set.{path}", f"no such place in the configuration of '{oid}'"
                     )
+        if not c.set and not c.unset:
+            raise check.fail(rel, c.id, "set", "a patch needs 'set', 'unset' or both")
+        for path in c.unset:
+            # A typo would silently remove nothing: the path must exist in some option.
+            if not any(_holds_path(options[oid].configuration, path) for oid in c.options):
+                raise check.fail(
+                    rel, c.id, f"unset.{path}", "no option of this patch has such a key"
+                )
     rel = RULE_FILES["warnings"]
     for w in warnings:
         if w.when is None and w.options is None:

@@ -36,8 +36,19 @@ class Fact(Strict):
     text: str = Field(min_length=10)
     source: Annotated[str, StringConstraints(pattern=r"^https://\S+$")]
     as_of: dt.date
+    checked: dt.date | None = None
     verified: bool = True
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _checked_when_verified(self) -> Fact:
+        # A verified fact says when its source was last confirmed to state it; staleness is
+        # judged by that date, not by as_of (a fact from 2020 can be checked yesterday).
+        if self.verified and self.checked is None:
+            raise ValueError("a verified fact needs 'checked': the date its source was confirmed")
+        if self.checked is not None and self.checked < self.as_of:
+            raise ValueError("'checked' cannot be earlier than 'as_of'")
+        return self
 
 
 class Step(Strict):
@@ -169,12 +180,17 @@ class Implication(Strict):
 
 
 class ConfigurePatch(Strict):
-    """Answer-dependent changes to the recommended option's configuration."""
+    """Answer-dependent changes to the recommended option's configuration.
+
+    ``unset`` removes keys (dotted paths, as in ``set``) after ``set`` is applied; a path that
+    the option's configuration does not hold is ignored.
+    """
 
     id: Id
     when: When = Field(min_length=1)
     options: list[Id] = Field(min_length=1)
-    set: dict[str, Any]
+    set: dict[str, Any] = Field(default_factory=dict)
+    unset: list[str] = Field(default_factory=list)
     rationale: str
     facts: list[Id] = Field(default_factory=list)
     examples: RuleExamples
@@ -217,12 +233,30 @@ class OptionProperties(Strict):
     request_quota: Property
 
 
+class Custody(Strict):
+    """Where an option's key is held and where it is used: what `rules check` reasons from.
+
+    ``held_in``: where the key material lives between uses. ``used_in``: where encryption and
+    decryption with it take place (SSE-C keys are held by the customer but used by S3).
+    ``use_in_cloudtrail``: every use of the key is an AWS API call recorded by CloudTrail.
+    """
+
+    held_in: Literal["s3", "kms", "cloudhsm", "external-key-manager", "customer"]
+    used_in: Literal["s3", "kms", "cloudhsm", "external-key-manager", "application"]
+    use_in_cloudtrail: bool
+
+
+SHARED_AWS_PLACES = frozenset({"s3", "kms"})
+"""Places where keys are held or used on multi-tenant infrastructure that AWS operates."""
+
+
 class Option(Strict):
     """One way of encrypting S3 data at rest."""
 
     id: Id
     title: str
     summary: str
+    custody: Custody
     base_score: float = Field(ge=0, le=1)
     properties: OptionProperties
     configuration: dict[str, Any]

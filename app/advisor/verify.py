@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.advisor.answers import Answers, AnswerValue, answers_to_json, normalize_answers
+from app.advisor.bucket_types import configuration_problems
+from app.advisor.conflicts import firings
 from app.advisor.evaluate import Assessment, Engine
 from app.advisor.loader import holds
-from app.advisor.schema import Condition, Question, When
+from app.advisor.schema import SHARED_AWS_PLACES, Condition, Custody, Question, When
 
 
 @dataclass
@@ -190,7 +192,7 @@ def verify(engine: Engine, progress: Callable[[str], None] | None = None) -> Ver
     winners: dict[str, Answers] = {}
     bad_outcome: dict[str, Any] | None = None
     conflicts_seen = 0
-    memo: dict[Any, str | None] = {}
+    memo: dict[Any, Any] = {}
     step = max(1, n // 5)
     for count, combo in enumerate(space.combos(), 1):
         given = space.answers(combo)
@@ -277,7 +279,13 @@ def verify(engine: Engine, progress: Callable[[str], None] | None = None) -> Ver
         )
     )
 
-    # 5. Facts: every reference resolves to a fact with an https source and a date.
+    # 5. Custody: what an option's key is and where it lives decides what it can satisfy.
+    report.checks += _custody_checks(engine, space, masks)
+
+    # 6. Every configuration a patch can produce is one the bucket type can hold.
+    report.checks.append(_bucket_type_check(engine))
+
+    # 7. Facts: every reference resolves to a fact with an https source and a date.
     refs = _fact_references(engine)
     broken = sorted({f"{where} -> {fid}" for where, fid in refs if fid not in rs.facts})
     bad_source = sorted(f.id for f in rs.facts.values() if not f.source.startswith("https://"))
@@ -295,17 +303,151 @@ def verify(engine: Engine, progress: Callable[[str], None] | None = None) -> Ver
     return report
 
 
-def _check_conflicts(engine: Engine, a: Assessment, memo: dict[Any, str | None]) -> str | None:
-    """Why the conflicts of an infeasible assessment are wrong, or None when they are right."""
-    sets = engine.minimal_conflicts(a)
+@dataclass(frozen=True)
+class _CustodyRule:
+    """A requirement, and the options that the options' custody says it must exclude."""
+
+    name: str
+    question: str
+    value: AnswerValue
+    must_exclude: Callable[[Custody], bool]
+    why: str
+
+
+CUSTODY_RULES = (
+    _CustodyRule(
+        "single-tenant HSM",
+        "dedicated_hsm",
+        True,
+        lambda c: c.held_in in SHARED_AWS_PLACES or c.used_in in SHARED_AWS_PLACES,
+        "every option whose key is held or used by S3 or KMS",
+    ),
+    _CustodyRule(
+        "key-use audit trail",
+        "audit_key_usage",
+        True,
+        lambda c: not c.use_in_cloudtrail,
+        "every option whose key use CloudTrail does not record",
+    ),
+    _CustodyRule(
+        "immediate shredding",
+        "crypto_shredding",
+        "immediate",
+        lambda c: c.held_in in {"s3", "cloudhsm"},
+        "every option whose keys live in S3 or in CloudHSM (backups stay restorable)",
+    ),
+)
+
+
+def _custody_checks(
+    engine: Engine, space: _Space, masks: dict[tuple[AnswerValue, ...], int]
+) -> list[Check]:
+    """For each custody rule: every enumerated answer set with the requirement excludes them."""
+    rs = engine.ruleset
+    checks = []
+    for rule in CUSTODY_RULES:
+        if rule.question not in rs.questions:
+            continue  # a rule set without this requirement has nothing to prove
+        must = [o.id for o in rs.options.values() if rule.must_exclude(o.custody)]
+        need = engine._mask(must)
+        if rule.question not in space.questions:
+            checks.append(
+                Check(
+                    f"custody: {rule.name}",
+                    False,
+                    f"no hard rule reads {rule.question}, so nothing excludes {rule.why}",
+                    {"question": rule.question, "must_exclude": must},
+                )
+            )
+            continue
+        pos = space.questions.index(rule.question)
+        counter: dict[str, Any] | None = None
+        seen = 0
+        for combo, mask in masks.items():
+            if combo[pos] != rule.value:
+                continue
+            seen += 1
+            if need & ~mask:
+                counter = {
+                    "answers": answers_to_json(space.answers(combo)),
+                    "not_excluded": _names(engine, need & ~mask),
+                }
+                break
+        checks.append(
+            Check(
+                f"custody: {rule.name}",
+                counter is None and seen > 0,
+                f"{rule.question} = {answers_to_json({rule.question: rule.value})[rule.question]} "
+                f"excludes {rule.why} ({', '.join(must)}) in all {seen:,} combinations with it",
+                counter,
+            )
+        )
+    return checks
+
+
+def _bucket_type_check(engine: Engine) -> Check:
+    """Every option a bucket type admits, under every patch combination, fits that bucket type.
+
+    The patches read only a few questions; every combination of their answers (and of the
+    bucket type) is enumerated, and each option not excluded for that bucket type is given the
+    configuration it would be recommended with.
+    """
+    rs = engine.ruleset
+    qids = sorted({q for c in rs.configure for q in c.when} | ({"bucket_type"} & set(rs.questions)))
+    domains = [_domain(rs.questions[q]) for q in qids]
+    tried = 0
+    counter: dict[str, Any] | None = None
+    for combo in itertools.product(*domains):
+        given = dict(engine.defaults)
+        given.update(zip(qids, combo, strict=True))
+        a = engine.assess(given)
+        bucket_type = str(a.effective.get("bucket_type", "general-purpose"))
+        for o, oid in enumerate(engine.option_ids):
+            if a.excluded >> o & 1:
+                continue
+            config, patched = engine.configuration(o, a.bits)
+            tried += 1
+            problems = configuration_problems(config, bucket_type)
+            if problems and counter is None:
+                counter = {
+                    "answers": answers_to_json(given),
+                    "option": oid,
+                    "patches": patched,
+                    "problems": problems,
+                }
+    return Check(
+        "configurations fit the bucket type",
+        counter is None,
+        f"{tried:,} configurations (each admitted option under every combination of "
+        f"{', '.join(qids)}) hold only settings their bucket type accepts",
+        counter,
+    )
+
+
+def _check_conflicts(engine: Engine, a: Assessment, memo: dict[Any, Any]) -> str | None:
+    """Why the conflicts of an infeasible assessment are wrong, or None when they are right.
+
+    The smallest conflict sets depend only on how the fired hard rules fire (which given
+    answers each needs, directly or through an implication), so they are computed once per
+    such signature: with no implication applied, the fired rules alone.
+    """
+    signature: tuple[Any, ...] = (
+        ("sets", tuple(a.hard))
+        if not a.implications
+        else ("sets", tuple(a.hard), tuple(firings(engine, a)))
+    )
+    sets = memo.get(signature)
+    if sets is None:
+        sets = memo[signature] = engine.minimal_conflicts(a)
     if not sets:
         return "no option remains but no conflict was found"
     for qset in sets:
         key = tuple(sorted((q, a.given[q]) for q in qset))
         if key not in memo:
             memo[key] = _check_one_conflict(engine, a, qset)
-        if memo[key]:
-            return memo[key]
+        problem: str | None = memo[key]
+        if problem:
+            return problem
     return None
 
 

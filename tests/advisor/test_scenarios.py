@@ -195,10 +195,13 @@ def test_result_has_the_contract_shape(
         assert {"option", "title", "configuration", "rationale"} <= set(data["recommendation"])
         assert data["recommendation"]["rationale"]
     for fact in data["facts"]:
-        assert set(fact) == {"id", "text", "source", "as_of", "verified"}
+        assert set(fact) == {"id", "text", "source", "as_of", "checked", "verified"}
         assert fact["source"].startswith("https://")
         assert dt.date.fromisoformat(fact["as_of"]).isoformat() == fact["as_of"]
         assert isinstance(fact["verified"], bool)
+        # checked: when the source was last confirmed; a verified fact always has one.
+        if fact["verified"] or fact["checked"] is not None:
+            assert dt.date.fromisoformat(fact["checked"]) >= dt.date.fromisoformat(fact["as_of"])
     for warning in data["warnings"]:
         assert {"id", "text"} <= set(warning)
     for excluded in data["excluded"]:
