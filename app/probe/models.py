@@ -217,7 +217,8 @@ class BucketFacts(_Facts):
 
     Attributes:
         name: The bucket name.
-        region: Its Region (from ListBuckets BucketRegion), None if unknown.
+        region: Its Region (ListBuckets' BucketRegion, else GetBucketLocation or HeadBucket's
+            x-amz-bucket-region), None if unknown.
         encryption: Default encryption, or why it could not be read.
         policy: The bucket policy, or why it could not be read.
         key: The KMS key behind the default rule (KeyNotFound when it does not exist); None

@@ -72,7 +72,11 @@ def probe_bucket(
     region: str | None,
     sample_objects: int,
 ) -> BucketFacts:
-    """Collect everything the checks need about one bucket (reads only)."""
+    """Collect everything the checks need about one bucket (reads only).
+
+    The key is described in the Region its ARN names; a key id or alias (Region-relative,
+    `alias/aws/s3` above all) in the bucket's Region, where S3 resolves it.
+    """
     s3c = clients.get("s3", region)
     encryption = s3.bucket_encryption(s3c, name)
     policy = s3.bucket_policy(s3c, name)
@@ -80,7 +84,8 @@ def probe_bucket(
     if isinstance(encryption, BucketEncryption):
         rule = encryption.default_rule
         if rule is not None and rule.sse_algorithm.startswith("aws:kms"):
-            key = keys.describe(clients.get("kms", region), rule.kms_master_key_id)
+            key_region = kms.key_region(rule.kms_master_key_id) or region
+            key = keys.describe(clients.get("kms", key_region), rule.kms_master_key_id)
     return BucketFacts(
         name=name,
         region=region,
@@ -170,6 +175,16 @@ class ProbeStream:
                     future.cancel()
 
 
+def _bucket_region(clients: _Clients, name: str) -> str:
+    """The Region of a bucket ListBuckets did not place (refused, or no BucketRegion).
+
+    When neither GetBucketLocation nor HeadBucket tells, the probe's Region is used: the reads
+    that follow then report what is wrong (a bucket gone, access refused).
+    """
+    found = s3.bucket_region(clients.get("s3"), name)
+    return clients.default_region if isinstance(found, Problem) else found
+
+
 def _key_arn(facts: BucketFacts) -> str | None:
     return facts.key.arn if isinstance(facts.key, KeyFacts) else None
 
@@ -240,7 +255,7 @@ def start_probe(
         clients.get("kms", region_seen)
 
     def check(name: str) -> BucketReport:
-        bucket_region = listed.get(name) or region
+        bucket_region = listed.get(name) or _bucket_region(clients, name)
         facts = probe_bucket(
             clients=clients,
             keys=keys,

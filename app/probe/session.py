@@ -293,6 +293,37 @@ def _absent_as_problem(outcome: Absent, action: str | None) -> Problem:
     return Problem(status="error", action=action, code=outcome.code, message=outcome.message)
 
 
+def fetch_with_headers(
+    client: BaseClient, method: str, *, action: str | None = None, **params: Any
+) -> tuple[dict[str, Any] | Problem, dict[str, str]]:
+    """Like `fetch`, with the HTTP headers of the answer, of a failed one too.
+
+    Some answers carry a fact in a header even when the call fails: S3's HeadBucket names the
+    bucket's Region in `x-amz-bucket-region` on a 403 or a 301 as well as on a 200.
+
+    Returns:
+        (the response dict or a Problem, the answer's HTTP headers in lower case; {} when no
+        answer came back).
+    """
+    try:
+        response: dict[str, Any] = getattr(client, method)(**params)
+    except ClientError as error:
+        outcome = classify(error, service=_service_of(client), action=action)
+        problem = _absent_as_problem(outcome, action) if isinstance(outcome, Absent) else outcome
+        return problem, _headers(error.response)
+    except BotoCoreError as error:
+        outcome = classify(error, service=_service_of(client), action=action)
+        problem = _absent_as_problem(outcome, action) if isinstance(outcome, Absent) else outcome
+        return problem, {}
+    return response, _headers(response)
+
+
+def _headers(response: dict[str, Any]) -> dict[str, str]:
+    """The HTTP headers of a botocore response (or error response), keys in lower case."""
+    raw = response.get("ResponseMetadata", {}).get("HTTPHeaders") or {}
+    return {str(k).lower(): str(v) for k, v in raw.items()}
+
+
 def fetch(
     client: BaseClient, method: str, *, action: str | None = None, **params: Any
 ) -> dict[str, Any] | Problem:

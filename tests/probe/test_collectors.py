@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 
 from app.probe.collectors import all_iam_actions, cloudtrail, kms, s3, sts
@@ -44,6 +45,38 @@ def stubbed(service: str) -> Iterator[tuple[Any, Stubber]]:
     with Stubber(client) as stub:
         yield client, stub
         stub.assert_no_pending_responses()
+
+
+ERROR_XML = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code>'
+    b"<Message>refused</Message><RequestId>TEST</RequestId></Error>"
+)
+
+
+class _Body:
+    """The `raw` an AWSResponse reads its content from."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
+
+
+def answer(
+    client: Any, operation: str, status: int, body: bytes, headers: dict[str, str] | None = None
+) -> None:
+    """Answer `operation` of a guarded client with this HTTP response instead of sending it.
+
+    Unlike a Stubber (which answers before the request is even built), the answer is parsed
+    by botocore as a real one: error codes from the XML body, headers kept on errors too.
+    """
+
+    def on_send(request: Any, **_: Any) -> AWSResponse:
+        base = {"Content-Type": "application/xml"} if body else {}
+        return AWSResponse(request.url, status, {**base, **(headers or {})}, _Body(body))
+
+    client.meta.events.register(f"before-send.s3.{operation}", on_send, unique_id=operation)
 
 
 def count_calls(client: Any, operation: str) -> list[str]:
@@ -253,6 +286,39 @@ def test_listing_denied_raises_with_the_missing_action() -> None:
         with pytest.raises(s3.ListingFailed) as failed:
             list(s3.list_buckets(client))
     assert failed.value.problem.action == "s3:ListAllMyBuckets"
+
+
+@pytest.mark.parametrize(
+    ("constraint", "region"),
+    [("", "us-east-1"), ("EU", "eu-west-1"), ("ap-south-1", "ap-south-1")],
+    ids=["empty-is-us-east-1", "EU-is-eu-west-1", "a-region-name"],
+)
+def test_bucket_region_reads_get_bucket_location(constraint: str, region: str) -> None:
+    # moto answers GetBucketLocation but never "EU"; the body is S3's.
+    client = probe_client(NOWHERE, "s3")
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<LocationConstraint '
+        f'xmlns="http://s3.amazonaws.com/doc/2006-03-01/">{constraint}</LocationConstraint>'
+    ).encode()
+    answer(client, "GetBucketLocation", 200, body)
+    assert s3.bucket_region(client, "somewhere") == region
+
+
+def test_bucket_region_falls_back_to_the_header_of_a_refused_head_bucket() -> None:
+    # S3 names the Region in x-amz-bucket-region even when it refuses HeadBucket with 403.
+    client = probe_client(NOWHERE, "s3")
+    answer(client, "GetBucketLocation", 403, ERROR_XML % b"AccessDenied")
+    answer(client, "HeadBucket", 403, b"", {"x-amz-bucket-region": "sa-east-1"})
+    assert s3.bucket_region(client, "elsewhere") == "sa-east-1"
+
+
+def test_bucket_region_unknown_is_the_location_problem() -> None:
+    client = probe_client(NOWHERE, "s3")
+    answer(client, "GetBucketLocation", 403, ERROR_XML % b"AccessDenied")
+    answer(client, "HeadBucket", 404, b"")
+    found = s3.bucket_region(client, "gone")
+    assert isinstance(found, Problem)
+    assert found.action == "s3:GetBucketLocation"
 
 
 # KMS -------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""S3: bucket listing with Regions, default encryption, bucket policy, sampled objects."""
+"""S3: bucket listing with Regions (or a bucket's own Region), default encryption, bucket policy,
+sampled objects."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from app.probe.models import (
     PolicyFacts,
     Problem,
 )
-from app.probe.session import Absent, call, fetch, paginate
+from app.probe.session import Absent, call, fetch, fetch_with_headers, paginate
 
 IAM_ACTIONS: tuple[str, ...] = (
     "s3:ListAllMyBuckets",
+    "s3:GetBucketLocation",
     "s3:GetEncryptionConfiguration",
     "s3:GetBucketPolicy",
     "s3:ListBucket",
@@ -64,6 +66,36 @@ def list_buckets(
             raise ListingFailed(page)
         for bucket in page.get("Buckets", []):
             yield str(bucket["Name"]), bucket.get("BucketRegion")
+
+
+# GetBucketLocation's LocationConstraint values that are not Region names.
+LOCATION_REGIONS: dict[str, str] = {"": "us-east-1", "EU": "eu-west-1"}
+REGION_HEADER = "x-amz-bucket-region"
+
+
+def bucket_region(client: BaseClient, bucket: str) -> str | Problem:
+    """The bucket's Region, for a bucket ListBuckets gave without one.
+
+    GetBucketLocation first (its LocationConstraint is null or "" for us-east-1 and "EU" for
+    eu-west-1); if that is refused or fails, the `x-amz-bucket-region` header of HeadBucket,
+    which S3 sends on a 403 or 301 too.
+
+    Args:
+        client: An S3 client from make_client (any Region).
+        bucket: The bucket name.
+
+    Returns:
+        The Region name, or the Problem of GetBucketLocation when neither call tells.
+    """
+    location = fetch(client, "get_bucket_location", Bucket=bucket)
+    if not isinstance(location, Problem):
+        constraint = str(location.get("LocationConstraint") or "")
+        return LOCATION_REGIONS.get(constraint, constraint)
+    head, headers = fetch_with_headers(client, "head_bucket", Bucket=bucket)
+    region = headers.get(REGION_HEADER) or (
+        head.get("BucketRegion") if isinstance(head, dict) else None
+    )
+    return str(region) if region else location
 
 
 def _rule(raw: dict[str, Any]) -> EncryptionRule:
