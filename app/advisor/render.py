@@ -11,7 +11,9 @@ from app.advisor.schema import Question
 
 def _fact_line(fact: Mapping[str, Any]) -> str:
     flag = "" if fact["verified"] else ", unverified"
-    return f"[{fact['id']}] {fact['text']} ({fact['source']}, as of {fact['as_of']}{flag})"
+    checked = fact.get("checked")
+    seen = f", checked {checked}" if checked else ", never checked"
+    return f"[{fact['id']}] {fact['text']} ({fact['source']}, as of {fact['as_of']}{seen}{flag})"
 
 
 def recommendation_text(data: Mapping[str, Any]) -> str:
@@ -91,10 +93,17 @@ def recommendation_markdown(data: Mapping[str, Any]) -> str:
     if data["warnings"]:
         out += ["", "## Warnings", ""] + [f"- {w['text']}" for w in data["warnings"]]
     if data["facts"]:
-        out += ["", "## Facts", "", "| Fact | Source | As of | Verified |", "|---|---|---|---|"]
+        out += [
+            "",
+            "## Facts",
+            "",
+            "| Fact | Source | As of | Checked | Verified |",
+            "|---|---|---|---|---|",
+        ]
         for f in data["facts"]:
             verified = "yes" if f["verified"] else "**no**"
-            out.append(f"| {f['text']} | <{f['source']}> | {f['as_of']} | {verified} |")
+            checked = f.get("checked") or "never"
+            out.append(f"| {f['text']} | <{f['source']}> | {f['as_of']} | {checked} | {verified} |")
     return "\n".join(out) + "\n"
 
 

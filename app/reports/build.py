@@ -244,22 +244,38 @@ def _recommendation(rec: dict[str, Any] | None) -> m.Recommendation | None:
 
 
 def _facts(facts: list[dict[str, Any]], now: dt.datetime, max_age: int) -> list[m.Fact]:
+    """The facts of a result, each marked by how long ago its source was last checked.
+
+    Results saved under rule sets before 2026.12.1 carry no ``checked``: such a fact is shown
+    as stale ("check date not recorded"), never judged by ``as_of``.
+    """
     shown = []
     for f in facts:
         as_of = dt.date.fromisoformat(str(f["as_of"]))
-        age = (now.date() - as_of).days
-        marks = ([] if f.get("verified", True) else ["unverified"]) + (
-            [f"older than {max_age} days"] if age > max_age else []
-        )
+        raw = f.get("checked")
+        checked = None if raw is None else dt.date.fromisoformat(str(raw))
+        verified = bool(f.get("verified", True))
+        marks = [] if verified else ["unverified"]
+        if checked is None:
+            age = None
+            stale = True
+            if "checked" not in f:
+                marks.append("check date not recorded")
+        else:
+            age = (now.date() - checked).days
+            stale = age > max_age
+            if stale:
+                marks.append(f"not checked for more than {max_age} days")
         shown.append(
             m.Fact(
                 id=f["id"],
                 text=f["text"],
                 source=f["source"],
                 as_of=as_of,
-                verified=bool(f.get("verified", True)),
+                checked=checked,
+                verified=verified,
                 age_days=age,
-                stale=age > max_age,
+                stale=stale,
                 marks=marks,
             )
         )

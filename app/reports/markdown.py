@@ -178,16 +178,18 @@ def _facts(r: Report) -> list[str]:
     return [
         f"## {HEADINGS['facts']}",
         "",
-        f"Facts older than {r.report.fact_max_age_days} days on {when(r.report.generated_at)}, "
-        "or not verified, are marked.",
+        f"Facts whose source was not checked in the {r.report.fact_max_age_days} days before "
+        f"{when(r.report.generated_at)}, or that are not verified, are marked. As of: when the "
+        "fact became true; Checked: when its source was last confirmed to state it.",
         "",
         *table(
-            ("Fact", "As of", "Age (days)", "Marks", "Source"),
+            ("Fact", "As of", "Checked", "Days since checked", "Marks", "Source"),
             [
                 (
                     f"**{f.id}**: {f.text}",
                     f.as_of.isoformat(),
-                    f.age_days,
+                    f.checked.isoformat() if f.checked else "never",
+                    "-" if f.age_days is None else f.age_days,
                     ", ".join(f.marks).upper() or "-",
                     f.source,
                 )

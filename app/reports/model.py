@@ -150,16 +150,32 @@ class Caveat(Part):
 
 
 class Fact(Part):
-    """A sourced, dated fact the outcome rests on, with how fresh it is."""
+    """A sourced, dated fact the outcome rests on, with how fresh it is.
+
+    Freshness is judged by ``checked`` (when the source was last confirmed to state the fact),
+    not by ``as_of`` (when the fact became true): a fact true since 2020 and confirmed last
+    month is current.
+    """
 
     id: str
     text: str
     source: str
-    as_of: dt.date
+    as_of: dt.date = Field(description="when the fact became true (or the date of its source)")
+    checked: dt.date | None = Field(
+        description="when someone last confirmed that the source states the fact; null when "
+        "never confirmed, or when the decision was evaluated under a rule set that did not "
+        "record it"
+    )
     verified: bool
-    age_days: int = Field(description="days from as_of to the report's generation")
-    stale: bool = Field(description="older than report.fact_max_age_days")
-    marks: list[str] = Field(description="'unverified' and/or 'older than N days'")
+    age_days: int | None = Field(
+        description="days from checked to the report's generation; null when never checked"
+    )
+    stale: bool = Field(
+        description="not checked within report.fact_max_age_days days (or never checked)"
+    )
+    marks: list[str] = Field(
+        description="'unverified', 'not checked for more than N days' and/or 'check date not recorded'"
+    )
 
 
 class Ticket(Part):

@@ -79,13 +79,43 @@ def test_facts_carry_source_date_and_age_and_old_or_unverified_ones_are_marked(
     assert facts and all(f.source.startswith("https://") for f in facts.values())
     unverified = facts["cloudhsm-key-store-deletion"]
     assert not unverified.verified and "unverified" in unverified.marks
+    assert unverified.checked is None and unverified.age_days is None and unverified.stale
     for f in facts.values():
-        assert f.age_days == (NOW.date() - f.as_of).days
+        if f.checked is None:
+            assert f.stale and f.age_days is None
+            continue
+        # Freshness is measured from when the source was last checked, never from as_of.
+        assert f.age_days == (NOW.date() - f.checked).days
         assert f.stale == (f.age_days > 30)
-        assert ("older than 30 days" in f.marks) == f.stale
-    assert any(f.stale for f in facts.values())
+        assert ("not checked for more than 30 days" in f.marks) == f.stale
     lenient = settings.model_copy(update={"report_fact_max_age_days": 100_000})
-    assert not any(f.stale for f in report_of(decision, settings=lenient).facts)
+    assert all(f.stale == (f.checked is None) for f in report_of(decision, settings=lenient).facts)
+
+
+def test_a_long_standing_fact_checked_recently_is_not_stale(
+    session: Session, engine: Engine, report_of: ReportOf, settings: Settings
+) -> None:
+    """Bucket Keys date from 2020; a 365-day limit must not call them stale when checked."""
+    decision = make_decision(
+        session, engine, answers={"audit_key_usage": True, "request_volume": "high"}
+    )
+    facts = {f.id: f for f in report_of(decision, settings=settings).facts}
+    bucket_keys = facts["bucket-keys-fewer-requests"]
+    assert bucket_keys.as_of.year == 2020
+    assert (NOW.date() - bucket_keys.as_of).days > settings.report_fact_max_age_days
+    assert bucket_keys.checked is not None and not bucket_keys.stale
+    assert not any(mark.startswith("not checked") for mark in bucket_keys.marks)
+
+
+def test_a_result_saved_before_checked_dates_marks_its_facts_not_recorded() -> None:
+    from app.reports.build import _facts
+
+    saved = [
+        {"id": "f", "text": "t", "source": "https://x", "as_of": "2020-12-01", "verified": True}
+    ]
+    (fact,) = _facts(saved, NOW, 365)
+    assert fact.checked is None and fact.stale and fact.age_days is None
+    assert fact.marks == ["check date not recorded"]
 
 
 def test_probe_evidence_is_the_latest_finished_run_compared_with_the_previous_one(

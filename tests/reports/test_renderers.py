@@ -151,7 +151,13 @@ def test_pdf_reads_as_a_filed_document(
     # The approvals, the facts with their marks, the answers.
     for step in report.approvals.steps:
         assert step.actor in text and step.comment is not None and step.comment in text
-    assert "OLDER THAN 365 DAYS" in text
+    # Each fact shows when it became true and when its source was last checked.
+    assert "Checked" in text
+    for f in report.facts:
+        assert f.as_of.isoformat() in text
+        assert (f.checked.isoformat() if f.checked else "never") in text
+        for mark in f.marks:
+            assert mark.upper().split()[0] in text
     assert report.audit.chain.summary.split(":")[0] in text
     assert report.audit.entries[0].action in text
     assert report.questions[0].text.split()[0] in text
