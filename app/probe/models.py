@@ -139,6 +139,11 @@ def arn_region(arn: str | None) -> str | None:
     return parts[3] or None
 
 
+def key_region(key_ref: str | None) -> str | None:
+    """The Region a key or alias ARN names; None for a key id or alias name (Region-relative)."""
+    return arn_region(key_ref) if key_ref and ":kms:" in key_ref else None
+
+
 class KeyNotFound(_Facts):
     """The key a bucket's default encryption names does not exist (KMS NotFoundException).
 
@@ -173,7 +178,8 @@ class TrailFacts(_Facts):
             includes kms.amazonaws.com (classic ExcludeManagementEventSources, or an advanced
             eventSource NotEquals/Equals that leaves KMS out).
         logs_read_events: A selector that records KMS management events also records read-only
-            ones (Decrypt and GenerateDataKey are read events).
+            ones (Decrypt and GenerateDataKey are read events); when none records KMS events,
+            whether the management selectors record read events at all.
         selectors_kind: "classic", "advanced" or "none" (no selector returned).
     """
 
@@ -186,6 +192,24 @@ class TrailFacts(_Facts):
     excludes_kms: bool
     logs_read_events: bool = False
     selectors_kind: Literal["classic", "advanced", "none"]
+
+
+class UnreadableTrail(_Facts):
+    """A trail DescribeTrails listed but whose status or selectors could not be read.
+
+    Attributes:
+        name: The trail name.
+        arn: The trail ARN.
+        home_region: The Region the trail was created in.
+        is_multi_region: IsMultiRegionTrail, as DescribeTrails said.
+        problem: Why it could not be read (e.g. cloudtrail:GetEventSelectors refused).
+    """
+
+    name: str
+    arn: str | None = None
+    home_region: str | None = None
+    is_multi_region: bool = False
+    problem: Problem
 
 
 class ObjectFacts(_Facts):
@@ -232,3 +256,16 @@ class BucketFacts(_Facts):
     policy: PolicyFacts | Problem
     key: KeyFacts | KeyNotFound | Problem | None = None
     objects: list[ObjectFacts] | Problem = []
+
+    @property
+    def key_use_region(self) -> str | None:
+        """Where KMS records the use of the bucket's key: the key's own Region (its ARN, as
+        described or as configured), else the bucket's, where S3 resolves key ids, aliases
+        and `aws/s3`."""
+        if isinstance(self.key, KeyFacts) and self.key.region:
+            return self.key.region
+        if isinstance(self.encryption, BucketEncryption) and self.encryption.default_rule:
+            named = key_region(self.encryption.default_rule.kms_master_key_id)
+            if named:
+                return named
+        return self.region

@@ -245,9 +245,10 @@ def start_probe(
             raise ProbeUnavailable(f"cannot list buckets: {exc.problem.message}") from None
         listed = {}
     names = sorted(listed) if wanted is None else list(dict.fromkeys(wanted))
-    trails = None
+    # The trails of each Region where a key is used, read when a bucket first needs them.
+    trail_cache = None
     if configuration.get("require_audit_trail"):
-        trails = cloudtrail.trails(clients.get("cloudtrail"))
+        trail_cache = cloudtrail.TrailCache(lambda r: clients.get("cloudtrail", r))
     keys = kms.KeyCache(own_account=account)
     for region_seen in {listed.get(n) or region for n in names}:
         # Made before the workers start, so no worker waits while another builds one.
@@ -263,6 +264,9 @@ def start_probe(
             region=bucket_region,
             sample_objects=sample_objects,
         )
+        trails = None
+        if trail_cache is not None:
+            trails = trail_cache.trails(facts.key_use_region or region)
         findings = checks.check_bucket(facts, expected=configuration, option=option, trails=trails)
         return BucketReport(
             bucket=name,

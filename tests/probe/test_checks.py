@@ -35,6 +35,7 @@ from app.probe.models import (
     PolicyFacts,
     Problem,
     TrailFacts,
+    UnreadableTrail,
 )
 
 RULESET = load_ruleset()
@@ -91,6 +92,11 @@ def trail(name: str, **changes: Any) -> TrailFacts:
 
 
 GOOD_TRAIL = trail("org-trail")
+UNREADABLE_TRAIL = UnreadableTrail(
+    name="locked",
+    home_region="eu-west-1",
+    problem=refused("cloudtrail:GetEventSelectors", "AccessDeniedException", "denied"),
+)
 GOOD_TRAILS = [GOOD_TRAIL]
 
 
@@ -850,7 +856,7 @@ CASES: list[Case] = [
         CMK,
         trails=[trail("org-trail", excludes_kms=True)],
         conf=config("sse-kms-cmk", require_audit_trail=True),
-        says="excludes kms.amazonaws.com",
+        says="excludes KMS events",
     ),
     Case(
         "not-logging",
@@ -861,12 +867,74 @@ CASES: list[Case] = [
         conf=config("sse-kms-cmk", require_audit_trail=True),
     ),
     Case(
-        "single-region",
+        "single-region-of-unknown-region",
         "audit-trail",
         "fail",
         CMK,
         trails=[trail("local", is_multi_region=False)],
         conf=config("sse-kms-cmk", require_audit_trail=True),
+    ),
+    Case(
+        "single-region-in-the-keys-region-records-its-use",
+        "audit-trail",
+        "pass",
+        CMK,
+        trails=[trail("local", is_multi_region=False, home_region="eu-west-1")],
+        conf=config("sse-kms-cmk", require_audit_trail=True),
+        says="single-Region, eu-west-1",
+    ),
+    Case(
+        "single-region-elsewhere-does-not",
+        "audit-trail",
+        "fail",
+        CMK,
+        trails=[trail("virginia", is_multi_region=False, home_region="us-east-1")],
+        conf=config("sse-kms-cmk", require_audit_trail=True),
+        says="the key is in eu-west-1",
+    ),
+    Case(
+        "single-region-trail-and-a-multi-region-key",
+        "audit-trail",
+        "warn",
+        replace(CMK, key=key(multi_region=True, related_regions=["ap-south-1", "us-east-1"])),
+        trails=[trail("local", is_multi_region=False, home_region="eu-west-1")],
+        conf=config("sse-kms-cmk", require_audit_trail=True),
+        says="ap-south-1, us-east-1",
+    ),
+    Case(
+        "aws-managed-key-is-used-in-the-buckets-region",
+        "audit-trail",
+        "pass",
+        replace(compliant("sse-kms-aws-managed"), region="us-east-1"),
+        "sse-kms-aws-managed",
+        trails=[trail("local", is_multi_region=False, home_region="us-east-1")],
+        conf=config("sse-kms-aws-managed", require_audit_trail=True),
+    ),
+    Case(
+        "one-unreadable-trail-does-not-hide-a-good-one",
+        "audit-trail",
+        "pass",
+        CMK,
+        trails=[UNREADABLE_TRAIL, GOOD_TRAIL],
+        conf=config("sse-kms-cmk", require_audit_trail=True),
+    ),
+    Case(
+        "only-unreadable-trails",
+        "audit-trail",
+        "unknown",
+        CMK,
+        trails=[UNREADABLE_TRAIL],
+        conf=config("sse-kms-cmk", require_audit_trail=True),
+        says="cloudtrail:GetEventSelectors",
+    ),
+    Case(
+        "unreadable-trail-and-a-failing-one",
+        "audit-trail",
+        "unknown",
+        CMK,
+        trails=[UNREADABLE_TRAIL, trail("off", is_logging=False)],
+        conf=config("sse-kms-cmk", require_audit_trail=True),
+        says="off: not logging",
     ),
     Case(
         "no-management-events",
@@ -1192,3 +1260,24 @@ def test_a_bucket_whose_key_does_not_exist_fails_and_is_not_an_error() -> None:
     assert "does not exist" in state.message
     assert "check that the bucket exists" not in state.remediation.lower()
     assert KEY_ARN not in state.remediation  # the fix names another key, not the missing one
+
+
+@pytest.mark.parametrize("logs_read_events", [True, False])
+def test_a_trail_excluding_kms_events_is_said_to_exclude_them_not_to_be_write_only(
+    logs_read_events: bool,
+) -> None:
+    """A trail of all management events but KMS misses key use because it excludes KMS."""
+    excluding = trail("all-but-kms", excludes_kms=True, logs_read_events=logs_read_events)
+    found = run(
+        Case(
+            "x",
+            "audit-trail",
+            "fail",
+            CMK,
+            trails=[excluding],
+            conf=config("sse-kms-cmk", require_audit_trail=True),
+        )
+    )
+    assert found.status == "fail"
+    assert "excludes KMS events" in found.message
+    assert "write-only" not in found.message

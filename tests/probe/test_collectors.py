@@ -24,6 +24,7 @@ from app.probe.models import (
     PolicyFacts,
     Problem,
     TrailFacts,
+    UnreadableTrail,
 )
 from app.probe.session import make_client, make_session
 from tests.probe.conftest import REGION
@@ -608,15 +609,92 @@ def test_trails_with_classic_and_advanced_selectors(
     assert by_name["no-kms"].excludes_kms is True
 
 
-def test_trail_status_denied_is_unknown() -> None:
+def test_an_unreadable_trail_is_listed_with_why_and_the_others_are_read() -> None:
     # moto does not enforce IAM: the denial of real CloudTrail is stubbed.
-    trail = {"Name": "org", "TrailARN": f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/org"}
+    org = {"Name": "org", "TrailARN": f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/org"}
+    local = {"Name": "local", "TrailARN": f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/local"}
     with stubbed("cloudtrail") as (client, stub):
-        stub.add_response("describe_trails", {"trailList": [trail]})
+        stub.add_response("describe_trails", {"trailList": [org, local]})
         stub.add_client_error("get_trail_status", "AccessDeniedException", "denied", 400)
+        stub.add_response("get_trail_status", {"IsLogging": True})
+        stub.add_response(
+            "get_event_selectors",
+            {"EventSelectors": [{"ReadWriteType": "All", "IncludeManagementEvents": True}]},
+        )
+        found = cloudtrail.trails(client)
+    assert isinstance(found, list)
+    unreadable, readable = found
+    assert isinstance(unreadable, UnreadableTrail)
+    assert (unreadable.name, unreadable.problem.action) == ("org", "cloudtrail:GetTrailStatus")
+    assert isinstance(readable, TrailFacts) and readable.is_logging
+
+
+def test_trails_listing_denied_is_a_problem() -> None:
+    with stubbed("cloudtrail") as (client, stub):
+        stub.add_client_error("describe_trails", "AccessDeniedException", "denied", 400)
         found = cloudtrail.trails(client)
     assert isinstance(found, Problem)
-    assert (found.status, found.action) == ("unknown", "cloudtrail:GetTrailStatus")
+    assert (found.status, found.action) == ("unknown", "cloudtrail:DescribeTrails")
+
+
+@pytest.mark.parametrize(
+    ("source", "excludes"),
+    [
+        ({"Field": "eventSource", "NotStartsWith": ["kms"]}, True),
+        ({"Field": "eventSource", "StartsWith": ["s3"]}, True),
+        ({"Field": "eventSource", "NotEndsWith": ["kms.amazonaws.com"]}, True),
+        ({"Field": "eventSource", "Equals": ["s3.amazonaws.com", "kms.amazonaws.com"]}, False),
+        ({"Field": "eventSource", "NotEquals": ["s3.amazonaws.com"]}, False),
+        ({"Field": "eventSource", "EndsWith": [".amazonaws.com"]}, False),
+    ],
+    ids=[
+        "not-starts-with",
+        "starts-with-other",
+        "not-ends-with",
+        "equals-list",
+        "not-other",
+        "ends",
+    ],
+)
+def test_advanced_selectors_on_event_source_are_read_with_every_operator(
+    moto: str, setup_client: Callable[..., Any], source: dict[str, Any], excludes: bool
+) -> None:
+    make_bucket(setup_client, "trail-logs")
+    trail_setup = setup_client("cloudtrail")
+    trail_setup.create_trail(Name="adv", S3BucketName="trail-logs", IsMultiRegionTrail=True)
+    trail_setup.put_event_selectors(
+        TrailName="adv",
+        AdvancedEventSelectors=[
+            {
+                "Name": "management",
+                "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}, source],
+            }
+        ],
+    )
+    (found,) = cloudtrail.trails(probe_client(moto, "cloudtrail"))  # type: ignore[misc]
+    assert isinstance(found, TrailFacts)
+    assert found.excludes_kms is excludes
+
+
+def test_a_trail_excluding_kms_is_not_also_called_write_only(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    make_bucket(setup_client, "trail-logs")
+    trail_setup = setup_client("cloudtrail")
+    trail_setup.create_trail(Name="all-but-kms", S3BucketName="trail-logs")
+    trail_setup.put_event_selectors(
+        TrailName="all-but-kms",
+        EventSelectors=[
+            {
+                "ReadWriteType": "All",
+                "IncludeManagementEvents": True,
+                "ExcludeManagementEventSources": ["kms.amazonaws.com"],
+            }
+        ],
+    )
+    (found,) = cloudtrail.trails(probe_client(moto, "cloudtrail"))  # type: ignore[misc]
+    assert isinstance(found, TrailFacts)
+    assert (found.excludes_kms, found.logs_read_events) == (True, True)
 
 
 # STS and the IAM policy ------------------------------------------------------------------------
@@ -684,3 +762,31 @@ def test_sse_c_object_is_recognised_from_its_400() -> None:
     assert isinstance(sampled, list)
     assert sampled[0].sse_customer_algorithm == "AES256"
     assert sampled[0].sse_c_inferred is True
+
+
+def test_shadow_trails_are_read_in_their_home_region(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    # CloudTrail answers GetEventSelectors for a shadow trail only in the trail's home Region
+    # (TrailNotFoundException elsewhere), as moto does.
+    make_bucket(setup_client, "trail-logs")
+    trail_setup = setup_client("cloudtrail")
+    trail_setup.create_trail(Name="org", S3BucketName="trail-logs", IsMultiRegionTrail=True)
+    trail_setup.put_event_selectors(
+        TrailName="org",
+        EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True}],
+    )
+    trail_setup.start_logging(Name="org")
+    clients = {r: probe_client(moto, "cloudtrail", r) for r in (REGION, "us-east-1")}
+    cache = cloudtrail.TrailCache(clients.__getitem__)
+    selectors = count_calls(clients[REGION], "GetEventSelectors")
+
+    seen_from_virginia = cache.trails("us-east-1")
+    seen_from_ireland = cache.trails(REGION)
+
+    assert isinstance(seen_from_virginia, list) and isinstance(seen_from_ireland, list)
+    (trail,) = seen_from_virginia
+    assert isinstance(trail, TrailFacts), trail
+    assert (trail.is_logging, trail.management_events, trail.home_region) == (True, True, REGION)
+    assert seen_from_ireland == seen_from_virginia
+    assert selectors == ["GetEventSelectors"]  # read once, in its home Region

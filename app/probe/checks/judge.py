@@ -11,7 +11,7 @@ from app.probe.checks.enforcement import _encryption_enforced, _tls_only
 from app.probe.checks.findings import Finding
 from app.probe.checks.keys import _key_manager, _key_origin, _key_rotation, _key_state
 from app.probe.checks.trail_objects import _audit_trail, _object_sample
-from app.probe.models import BucketFacts, Problem, TrailFacts
+from app.probe.models import BucketFacts, Problem, TrailFacts, UnreadableTrail
 
 
 def check_bucket(
@@ -19,7 +19,7 @@ def check_bucket(
     *,
     expected: Mapping[str, Any],
     option: str,
-    trails: list[TrailFacts] | Problem | None,
+    trails: list[TrailFacts | UnreadableTrail] | Problem | None,
 ) -> list[Finding]:
     """Judge one bucket against an option's expected configuration.
 
@@ -27,8 +27,8 @@ def check_bucket(
         bucket: The facts collected about the bucket.
         expected: The option's `configuration` (as in rules/options.yaml, after configure.yaml).
         option: The option's id, quoted in messages.
-        trails: The account's trails (read once per run), why they could not be read, or None
-            when they were not collected.
+        trails: The trails that record events of the key's Region (each read, or why not),
+            why they could not be listed, or None when they were not collected.
 
     Returns:
         One finding per check id of CONTRACT.md, in CHECK_IDS order.

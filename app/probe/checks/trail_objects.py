@@ -3,30 +3,59 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 from app.probe.checks.context import _Ctx
 from app.probe.checks.findings import Finding
-from app.probe.models import KeyFacts, ObjectFacts, Problem, TrailFacts
+from app.probe.models import (
+    KeyFacts,
+    ObjectFacts,
+    Problem,
+    TrailFacts,
+    UnreadableTrail,
+)
+
+Trails = list[TrailFacts | UnreadableTrail]
 
 
-def _trail_gaps(trail: TrailFacts) -> list[str]:
-    """What keeps a trail from recording key use, empty when nothing does."""
-    gaps = [
+def _key_regions(ctx: _Ctx) -> tuple[str | None, list[str]]:
+    """The Region where the bucket's key is used and the Regions of a multi-Region key's
+    related keys."""
+    key = ctx.bucket.key
+    related = list(key.related_regions) if isinstance(key, KeyFacts) else []
+    return ctx.bucket.key_use_region, related
+
+
+def _trail_gaps(trail: TrailFacts, region: str | None) -> list[str]:
+    """What keeps a trail from recording uses of a key in `region`, empty when nothing does."""
+    where = None
+    if not trail.is_multi_region and (region is None or trail.home_region != region):
+        where = f"single-Region in {trail.home_region or 'an unknown Region'}" + (
+            f", the key is in {region}" if region else ""
+        )
+    return [
         text
         for bad, text in (
             (not trail.is_logging, "not logging"),
-            (not trail.is_multi_region, "single-Region"),
+            (where is not None, where or ""),
             (not trail.management_events, "no management events"),
-            (trail.excludes_kms, "excludes kms.amazonaws.com"),
-            (trail.logs_read_events is False, "write-only (Decrypt is a read event)"),
+            (trail.excludes_kms, "excludes KMS events (kms.amazonaws.com)"),
+            (
+                trail.management_events and not trail.excludes_kms and not trail.logs_read_events,
+                "write-only (Decrypt is a read event)",
+            ),
         )
         if bad
     ]
-    return gaps
 
 
-def _audit_trail(ctx: _Ctx, trails: list[TrailFacts] | Problem | None) -> Finding:
-    check, expected = "audit-trail", "logging multi-Region trail recording KMS events"
+def _audit_trail(ctx: _Ctx, trails: Trails | Problem | None) -> Finding:
+    """The best verdict any trail proves: pass if one records every use of the key; a warning
+    for a single-Region trail when the key is multi-Region; unknown only when no trail proves
+    anything and some could not be read; fail otherwise."""
+    check = "audit-trail"
+    region, related = _key_regions(ctx)
+    expected = f"logging trail recording KMS events (reads too) in {region or 'the key Region'}"
     if not ctx.exp.audit:
         return ctx.finding(
             check,
@@ -44,19 +73,58 @@ def _audit_trail(ctx: _Ctx, trails: list[TrailFacts] | Problem | None) -> Findin
         )
     if isinstance(trails, Problem):
         return ctx.problem(check, trails, "the CloudTrail trails", expected)
-    good = [t.name for t in trails if not _trail_gaps(t)]
-    if good:
+    readable = [t for t in trails if isinstance(t, TrailFacts)]
+    unreadable = [t for t in trails if isinstance(t, UnreadableTrail)]
+    covering = [t for t in readable if not _trail_gaps(t, region)]
+    whole = [t for t in covering if t.is_multi_region or not related]
+    if whole:
+        best = whole[0]
+        scope = "" if best.is_multi_region else f" (single-Region, {best.home_region})"
         return ctx.finding(
-            check, "pass", expected, good[0], f"Trail {good[0]} records every KMS key use."
+            check,
+            "pass",
+            expected,
+            best.name,
+            f"Trail {best.name}{scope} records every use of the key in {region}.",
         )
-    actual = "; ".join(f"{t.name}: {', '.join(_trail_gaps(t))}" for t in trails) or "no trail"
+    not_read = (
+        " Not read: "
+        + "; ".join(f"{t.name} ({t.problem.code}: {t.problem.message})" for t in unreadable)
+        + "."
+        if unreadable
+        else ""
+    )
+    if covering:
+        best = covering[0]
+        return ctx.finding(
+            check,
+            "warn",
+            expected,
+            f"{best.name} (single-Region)",
+            f"Trail {best.name} records uses of the key in {region} only; the key is "
+            f"multi-Region and uses of its related keys in {', '.join(related)} are not "
+            f"recorded by it.{not_read}",
+            f"aws cloudtrail update-trail --name {best.name} --is-multi-region-trail",
+        )
+    if unreadable:
+        first = unreadable[0]
+        names = ", ".join(t.name for t in unreadable)
+        found = ctx.problem(check, first.problem, f"the trail(s) {names}", expected)
+        if readable:
+            gaps = "; ".join(f"{t.name}: {', '.join(_trail_gaps(t, region))}" for t in readable)
+            found = replace(found, message=f"{found.message} No readable trail does ({gaps}).")
+        return found
+    actual = (
+        "; ".join(f"{t.name}: {', '.join(_trail_gaps(t, region))}" for t in readable) or "no trail"
+    )
     return ctx.finding(
         check,
         "fail",
         expected,
         actual,
-        f"No trail records every key use ({actual}): one must be logging, multi-Region, with "
-        "management events, not excluding kms.amazonaws.com.",
+        f"No trail records every use of the key in {region} ({actual}): one must be logging, "
+        "multi-Region or in the key's Region, with management events (reads too), not "
+        "excluding KMS events.",
         "aws cloudtrail create-trail --name atrest-audit --s3-bucket-name <log bucket> "
         "--is-multi-region-trail && aws cloudtrail start-logging --name atrest-audit "
         "(or remove kms.amazonaws.com from ExcludeManagementEventSources with put-event-selectors)",

@@ -8,10 +8,19 @@ from typing import Any
 
 from botocore.client import BaseClient
 
-from app.probe.models import KeyFacts, KeyNotFound, Problem, arn_region, supports_rotation
+from app.probe.models import (
+    KeyFacts,
+    KeyNotFound,
+    Problem,
+    arn_region,
+    key_region,
+    supports_rotation,
+)
 from app.probe.session import fetch
 
 IAM_ACTIONS: tuple[str, ...] = ("kms:DescribeKey", "kms:GetKeyRotationStatus")
+__all__ = ["AWS_MANAGED_S3_ALIAS", "IAM_ACTIONS", "KeyCache", "describe_key", "key_region"]
+
 AWS_MANAGED_S3_ALIAS = "alias/aws/s3"
 NOT_FOUND = "NotFoundException"
 
@@ -20,11 +29,6 @@ def _arn_account(key_ref: str) -> str | None:
     """The account of a key or alias ARN ("arn:aws:kms:region:account:..."), else None."""
     parts = key_ref.split(":")
     return parts[4] if key_ref.startswith("arn:") and len(parts) > 5 else None
-
-
-def key_region(key_ref: str | None) -> str | None:
-    """The Region a key or alias ARN names; None for a key id or alias name (Region-relative)."""
-    return arn_region(key_ref) if key_ref and ":kms:" in key_ref else None
 
 
 def _related_regions(meta: dict[str, Any]) -> list[str]:
