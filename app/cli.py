@@ -274,7 +274,15 @@ def probe(
         str | None, typer.Option("--external-id", help="the ExternalId the role requires")
     ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64)] = 8,
-    sample_objects: Annotated[int, typer.Option("--sample-objects", min=0, max=1000)] = 0,
+    sample_objects: Annotated[
+        int,
+        typer.Option(
+            "--sample-objects",
+            min=0,
+            max=10_000,
+            help="HeadObject on N objects per bucket, drawn from up to 10,000 keys listed",
+        ),
+    ] = 0,
     format: Annotated[
         ProbeFormat, typer.Option("--format", help="text, json or sarif")
     ] = ProbeFormat.text,

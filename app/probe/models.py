@@ -26,12 +26,14 @@ class Problem(_Facts):
         action: The IAM action that was refused, e.g. "s3:GetEncryptionConfiguration".
         code: The service's error code (or the botocore exception name).
         message: A readable reason.
+        remedy: What to do about it, when more is known than "check the bucket and endpoint".
     """
 
     status: Literal["unknown", "error"]
     action: str | None = None
     code: str
     message: str
+    remedy: str | None = None
 
 
 class EncryptionRule(_Facts):
@@ -223,8 +225,9 @@ class ObjectFacts(_Facts):
         bucket_key_enabled: Whether S3 used a Bucket Key for the object.
         client_side_envelope: Metadata of the S3 Encryption Client (x-amz-key-v2 or
             x-amz-key with x-amz-cek-alg) is present.
-        sse_c_inferred: HeadObject answered 400 without SSE-C headers, which S3 does for
-            SSE-C objects; the algorithm is then inferred, not read.
+        sse_c_inferred: HeadObject answered 400 and S3 said (in a ranged GetObject's error)
+            that the object is stored with customer-provided keys; the algorithm is then
+            inferred, not read.
     """
 
     key: str

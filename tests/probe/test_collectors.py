@@ -735,11 +735,11 @@ def test_sampled_objects_report_their_encryption(
         Body=b"3",
         Metadata={"x-amz-key-v2": "wrapped", "x-amz-cek-alg": "AES/GCM/NoPadding"},
     )
-    s3_setup.put_object(Bucket="objects", Key="d-not-sampled", Body=b"4")
-    sampled = s3.sample_objects(probe_client(moto, "s3"), "objects", 3)
+    s3_setup.put_object(Bucket="objects", Key="d-default", Body=b"4")
+    sampled = s3.sample_objects(probe_client(moto, "s3"), "objects", 4)
     assert isinstance(sampled, list)
     by_key = {o.key: o for o in sampled}
-    assert list(by_key) == ["a-sse-s3", "b-sse-kms", "c-envelope"]
+    assert list(by_key) == ["a-sse-s3", "b-sse-kms", "c-envelope", "d-default"]
     assert by_key["a-sse-s3"].server_side_encryption == "AES256"
     assert by_key["b-sse-kms"].server_side_encryption == "aws:kms"
     assert by_key["b-sse-kms"].bucket_key_enabled is True
@@ -752,16 +752,93 @@ def test_no_sampling_makes_no_call() -> None:
         assert s3.sample_objects(client, "anything", 0) == []
 
 
-def test_sse_c_object_is_recognised_from_its_400() -> None:
-    # moto ignores SSE-C; real S3 answers HeadObject on an SSE-C object without its key with a
-    # bare 400, which the sampler records as SSE-C (inferred).
-    with stubbed("s3") as (client, stub):
-        stub.add_response("list_objects_v2", {"Contents": [{"Key": "secret"}], "KeyCount": 1})
-        stub.add_client_error("head_object", "400", "Bad Request", 400)
-        sampled = s3.sample_objects(client, "customer-keys", 5)
+SSE_C_REFUSAL = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InvalidRequest</Code><Message>The '
+    b"object was stored using a form of Server Side Encryption. The correct parameters must be "
+    b"provided to retrieve the object.</Message><RequestId>TEST</RequestId></Error>"
+)
+
+
+def put_objects(setup_client: Callable[..., Any], bucket: str, keys: list[str]) -> None:
+    make_bucket(setup_client, bucket)
+    s3_setup = setup_client("s3")
+    for key in keys:
+        s3_setup.put_object(Bucket=bucket, Key=key, Body=b"x")
+
+
+def test_an_sse_c_object_is_recognised_by_what_s3_says_of_it(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    # moto ignores SSE-C. Real S3 answers HeadObject of an SSE-C object read without its key
+    # with a bare 400 (a HEAD has no body) and a GetObject of it with InvalidRequest "...stored
+    # using a form of Server Side Encryption...": both answers are given here.
+    put_objects(setup_client, "customer-keys", ["secret"])
+    client = probe_client(moto, "s3")
+    answer(client, "HeadObject", 400, b"")
+    answer(client, "GetObject", 400, SSE_C_REFUSAL)
+    sampled = s3.sample_objects(client, "customer-keys", 5)
     assert isinstance(sampled, list)
-    assert sampled[0].sse_customer_algorithm == "AES256"
-    assert sampled[0].sse_c_inferred is True
+    assert (sampled[0].sse_customer_algorithm, sampled[0].sse_c_inferred) == ("AES256", True)
+
+
+def test_an_unrelated_head_object_400_is_an_error_not_sse_c(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    put_objects(setup_client, "odd", ["plain"])
+    client = probe_client(moto, "s3")
+    answer(client, "HeadObject", 400, b"")  # GetObject goes to moto, which returns the byte
+    sampled = s3.sample_objects(client, "odd", 5)
+    assert isinstance(sampled, Problem)
+    assert sampled.status == "error"
+    assert "not SSE-C" in sampled.message
+
+
+def test_a_head_object_400_with_another_get_error_is_an_error(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    put_objects(setup_client, "odd", ["plain"])
+    client = probe_client(moto, "s3")
+    answer(client, "HeadObject", 400, b"")
+    answer(client, "GetObject", 400, ERROR_XML % b"InvalidArgument")
+    sampled = s3.sample_objects(client, "odd", 5)
+    assert isinstance(sampled, Problem)
+    assert "InvalidArgument" in sampled.message
+
+
+def test_sampling_pages_past_the_first_thousand_keys(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    keys = [f"k-{i:05d}" for i in range(1_100)]
+    put_objects(setup_client, "big", keys)
+    client = probe_client(moto, "s3")
+    listings = count_calls(client, "ListObjectsV2")
+    sampled = s3.sample_objects(client, "big", 1_050)
+    assert isinstance(sampled, list)
+    assert len(sampled) == 1_050
+    assert len(listings) == 2
+
+
+def test_the_sample_is_spread_over_the_keys_and_the_same_every_run(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    keys = [f"k-{i:05d}" for i in range(1_100)]
+    put_objects(setup_client, "big", keys)
+    client = probe_client(moto, "s3")
+    first = s3.sample_objects(client, "big", 10)
+    again = s3.sample_objects(client, "big", 10)
+    assert isinstance(first, list) and isinstance(again, list)
+    picked = [o.key for o in first]
+    assert picked == [o.key for o in again] == sorted(picked)
+    assert len(set(picked)) == 10
+    assert picked != keys[:10]
+    assert max(picked) > keys[1_000]  # beyond the first page
+
+
+def test_sampling_stops_listing_at_its_bound(moto: str, setup_client: Callable[..., Any]) -> None:
+    put_objects(setup_client, "bounded", [f"k-{i:03d}" for i in range(30)])
+    sampled = s3.sample_objects(probe_client(moto, "s3"), "bounded", 3, max_listed=10)
+    assert isinstance(sampled, list)
+    assert all(o.key < "k-010" for o in sampled)
 
 
 def test_shadow_trails_are_read_in_their_home_region(

@@ -101,7 +101,9 @@ class _Ctx:
             expected,
             "error",
             f"Could not read {what} ({problem.code}: {problem.message}).",
-            "Check that the bucket exists and the endpoint is reachable, then run the probe again.",
+            problem.remedy
+            or "Check that the bucket exists and the endpoint is reachable, then run the probe "
+            "again.",
         )
 
     def encryption_cli(self, *, keep_key: bool = True) -> str:

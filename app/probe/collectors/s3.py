@@ -4,7 +4,9 @@ sampled objects."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import random
+import zlib
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from botocore.client import BaseClient
@@ -27,6 +29,11 @@ IAM_ACTIONS: tuple[str, ...] = (
     "s3:GetObject",
 )
 LIST_PAGE_SIZE = 10_000  # MaxBuckets allows 1..10,000; fewer round trips for large accounts
+LIST_OBJECTS_PAGE = 1_000  # ListObjectsV2 returns at most 1,000 keys a page
+# Keys listed at most per bucket when sampling objects: ten ListObjectsV2 pages.
+MAX_LISTED_KEYS = 10_000
+# How S3 says, in a GetObject (or HeadObject) error, that an object is SSE-C.
+SSE_C_MESSAGE = "stored using a form of server side encryption"
 # The S3 Encryption Client's envelope metadata (v2, and v1's key), without "x-amz-meta-".
 ENVELOPE_KEYS = ("x-amz-key-v2", "x-amz-key")
 ENVELOPE_ALGORITHM_KEY = "x-amz-cek-alg"
@@ -142,12 +149,28 @@ def bucket_policy(client: BaseClient, bucket: str) -> PolicyFacts | Problem:
 
     Returns:
         PolicyFacts (policy None when the bucket has none), or a Problem (also for a policy
-        that is not valid JSON, which S3 should never return).
+        that is not valid JSON, which S3 should never return; an "error" explaining the 405 S3
+        gives callers outside the bucket owner's account).
     """
     response = call(client, "get_bucket_policy", Bucket=bucket)
     if isinstance(response, Absent):
         return PolicyFacts(policy=None)
     if isinstance(response, Problem):
+        if response.code in ("MethodNotAllowed", "405"):
+            return Problem(
+                status="error",
+                action="s3:GetBucketPolicy",
+                code=response.code,
+                message=(
+                    "S3 answered GetBucketPolicy with 405 Method Not Allowed, which it gives a "
+                    "caller that is not in the bucket owner's account (even one allowed "
+                    "s3:GetBucketPolicy): these credentials belong to another account"
+                ),
+                remedy=(
+                    "Probe this bucket with credentials of the account that owns it (--profile, "
+                    "or --role-arn of a role in that account), then run the probe again."
+                ),
+            )
         return response
     text = str(response.get("Policy", ""))
     try:
@@ -173,37 +196,107 @@ def _object(key: str, head: dict[str, Any]) -> ObjectFacts:
     )
 
 
-def sample_objects(client: BaseClient, bucket: str, n: int) -> list[ObjectFacts] | Problem:
-    """HeadObject on up to `n` objects of the bucket (the first keys ListObjectsV2 returns).
+def _reservoir(keys: Iterable[str], n: int, seed: str) -> list[str]:
+    """Up to `n` keys drawn evenly from all of `keys` (reservoir sampling), the same on every run
+    for the same listing (the generator is seeded with `seed`), in key order."""
+    rng = random.Random(zlib.crc32(seed.encode()))
+    chosen: list[str] = []
+    for seen, key in enumerate(keys):
+        if len(chosen) < n:
+            chosen.append(key)
+        else:
+            slot = rng.randrange(seen + 1)
+            if slot < n:
+                chosen[slot] = key
+    return sorted(chosen)
 
-    An object that disappeared between listing and HeadObject is skipped. A 400 answer to
-    HeadObject is what S3 returns for an SSE-C object read without its key, so it is recorded
-    as SSE-C (inferred).
+
+def _listed_keys(
+    client: BaseClient, bucket: str, max_listed: int, problems: list[Problem]
+) -> Iterator[str]:
+    """The bucket's keys in ListObjectsV2 order, page after page, `max_listed` at most; a
+    failure ends them and is appended to `problems`."""
+    config = {"MaxItems": max_listed, "PageSize": LIST_OBJECTS_PAGE}
+    for page in paginate(client, "list_objects_v2", Bucket=bucket, PaginationConfig=config):
+        if isinstance(page, Problem):
+            problems.append(page)
+            return
+        for entry in page.get("Contents", []):
+            yield str(entry["Key"])
+
+
+def _says_sse_c(problem: Problem) -> bool:
+    """Whether an error is S3's "stored with customer-provided keys" answer."""
+    return problem.code == "InvalidRequest" and SSE_C_MESSAGE in problem.message.lower()
+
+
+def _bad_request(client: BaseClient, bucket: str, key: str, head: Problem) -> ObjectFacts | Problem:
+    """What a HeadObject 400 means: SSE-C only when S3 says so.
+
+    A HEAD answer has no body, so a 400 carries no error code; a one-byte ranged GetObject of
+    the same object does: S3 answers it with InvalidRequest "The object was stored using a
+    form of Server Side Encryption..." for an SSE-C object read without its key.
+    """
+    if _says_sse_c(head):
+        return ObjectFacts(key=key, sse_customer_algorithm="AES256", sse_c_inferred=True)
+    probe = fetch(client, "get_object", Bucket=bucket, Key=key, Range="bytes=0-0")
+    if isinstance(probe, Problem):
+        if _says_sse_c(probe):
+            return ObjectFacts(key=key, sse_customer_algorithm="AES256", sse_c_inferred=True)
+        detail = f"GetObject then said {probe.code}: {probe.message}"
+    else:
+        probe["Body"].close()
+        detail = "the object is readable without a customer-provided key, so it is not SSE-C"
+    return Problem(
+        status="error",
+        action="s3:GetObject",
+        code=head.code,
+        message=f"HeadObject of {key} answered 400 Bad Request; {detail}",
+    )
+
+
+def sample_objects(
+    client: BaseClient, bucket: str, n: int, *, max_listed: int = MAX_LISTED_KEYS
+) -> list[ObjectFacts] | Problem:
+    """HeadObject on up to `n` objects spread over the bucket's keys.
+
+    The listing is read page by page (ListObjectsV2, 1,000 keys a page) up to `max_listed` keys
+    (MAX_LISTED_KEYS, ten pages, by default); the sample is drawn evenly from all the keys
+    listed (reservoir sampling, seeded with the bucket name: the same keys on every run of an
+    unchanged bucket), not the first ones. In a bucket holding more keys, the sample comes
+    from the first `max_listed` in key order.
+
+    An object that disappeared between listing and HeadObject is skipped. A HeadObject 400 is
+    SSE-C (inferred) only when S3 says the object was stored with customer-provided keys (see
+    `_bad_request`); any other 400 is an error.
 
     Args:
         client: An S3 client from make_client.
         bucket: The bucket name.
         n: How many objects at most; 0 samples nothing.
+        max_listed: How many keys to list at most.
 
     Returns:
-        The sampled objects, or the first Problem (e.g. s3:ListBucket or s3:GetObject denied).
+        The sampled objects in key order, or the first Problem (e.g. s3:ListBucket or
+        s3:GetObject denied).
     """
     if n <= 0:
         return []
-    listing = fetch(client, "list_objects_v2", Bucket=bucket, MaxKeys=n)
-    if isinstance(listing, Problem):
-        return listing
+    problems: list[Problem] = []
+    keys = _reservoir(_listed_keys(client, bucket, max(max_listed, n), problems), n, bucket)
+    if problems:
+        return problems[0]
     sampled: list[ObjectFacts] = []
-    for entry in listing.get("Contents", [])[:n]:
-        key = str(entry["Key"])
+    for key in keys:
         head = fetch(client, "head_object", Bucket=bucket, Key=key)
         if isinstance(head, Problem):
             if head.code in ("404", "NoSuchKey", "NotFound"):
                 continue
-            if head.code in ("400", "BadRequest"):
-                sampled.append(
-                    ObjectFacts(key=key, sse_customer_algorithm="AES256", sse_c_inferred=True)
-                )
+            if head.code in ("400", "BadRequest", "InvalidRequest"):
+                found = _bad_request(client, bucket, key, head)
+                if isinstance(found, Problem):
+                    return found
+                sampled.append(found)
                 continue
             return head
         sampled.append(_object(key, head))
