@@ -290,12 +290,22 @@ def probe(
         bool,
         typer.Option("--print-iam-policy", help="print the least-privilege IAM policy and exit"),
     ] = False,
+    fail_on: Annotated[
+        str,
+        typer.Option(
+            "--fail-on",
+            help="exit 1 when a bucket or finding has one of these statuses "
+            "(comma-separated: pass, fail, warn, not-applicable, unknown, error)",
+        ),
+    ] = "fail,error",
 ) -> None:
     """Read-only live check of buckets, their KMS keys and CloudTrail against a recommendation."""
     from app.probe.collectors import all_iam_actions
     from app.probe.render import (
         ITEMS,
         LATE,
+        fails_on,
+        parse_fail_on,
         sarif_document,
         sarif_results,
         stream_json,
@@ -314,6 +324,10 @@ def probe(
         typer.echo(json.dumps({"Version": "2012-10-17", "Statement": [statement]}, indent=2))
         return
 
+    try:
+        failing_statuses = parse_fail_on(fail_on)
+    except ValueError as exc:
+        fail(f"--fail-on {fail_on!r}: {exc}")
     expected_option, configuration = _expected(_engine(), option, decision, answers)
     try:
         target = Target(
@@ -356,13 +370,14 @@ def probe(
     failing = False
 
     def buckets() -> Iterator[dict[str, Any]]:
-        """The buckets as they are checked, advancing the bar and noting any failure."""
+        """The buckets as they are checked, advancing the bar and noting any --fail-on status."""
         nonlocal failing
         bar.update(task, total=stream.total)
         for report in stream:
-            failing = failing or any(f.status == "fail" for f in report.findings)
+            bucket_json = report.to_json()
+            failing = failing or fails_on(bucket_json, failing_statuses)
             bar.advance(task)
-            yield report.to_json()
+            yield bucket_json
 
     # Written as the buckets arrive: memory stays flat however many buckets there are.
     with bar:

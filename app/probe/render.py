@@ -9,10 +9,11 @@ write the same documents piece by piece from a header, the buckets and a late su
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from app.probe.checks import CHECK_IDS
+from app.probe.checks.findings import STATUSES
 
 Summary = Callable[[], Mapping[str, Any]]
 QUIET = ("pass", "not-applicable")
@@ -42,13 +43,22 @@ def text_bucket(b: Mapping[str, Any], width: int) -> list[str]:
     return lines
 
 
-def text_summary(s: Mapping[str, Any]) -> list[str]:
-    """The closing count of buckets per status."""
-    return [
-        "",
+#: Unknown buckets named in the summary line at most (the rest are counted).
+UNKNOWN_NAMED = 50
+
+
+def text_summary(s: Mapping[str, Any], unknown: Sequence[str] = ()) -> list[str]:
+    """The closing count of buckets per status, naming the buckets that could not be judged
+    (`unknown`: not allowed to look), so they are not mistaken for checked ones."""
+    line = (
         f"{s['buckets']} buckets: {s['pass']} pass, {s['fail']} fail, {s['unknown']} unknown, "
-        f"{s['error']} error, {s.get('warn', 0)} warn",
-    ]
+        f"{s['error']} error, {s.get('warn', 0)} warn"
+    )
+    if unknown:
+        more = len(unknown) - UNKNOWN_NAMED
+        line += "; unknown: " + ", ".join(unknown[:UNKNOWN_NAMED])
+        line += f" and {more} more" if more > 0 else ""
+    return ["", line]
 
 
 def stream_text(
@@ -59,10 +69,13 @@ def stream_text(
 ) -> Iterator[str]:
     """The readable report, line by line (`names` sizes the first column)."""
     width = max([len(n) for n in names] + [6])
+    unknown: list[str] = []
     yield from text_header(header, width)
     for b in buckets:
+        if b["status"] == "unknown":
+            unknown.append(str(b["bucket"]))
         yield from text_bucket(b, width)
-    yield from text_summary(summary())
+    yield from text_summary(summary(), unknown)
 
 
 def probe_text(report: Mapping[str, Any]) -> str:
@@ -174,3 +187,28 @@ def _indent_before(text: str, marker: str) -> str:
     """The indentation of the line on which `marker` (as JSON) appears in `text`."""
     line = text[: text.index(json.dumps(marker))].rsplit("\n", 1)[-1]
     return " " * (len(line) - len(line.lstrip(" ")))
+
+
+DEFAULT_FAIL_ON = "fail,error"
+
+
+def parse_fail_on(text: str) -> frozenset[str]:
+    """The statuses of `--fail-on` ("fail,error"): comma-separated, spaces and case ignored.
+
+    Raises:
+        ValueError: naming the value that is not a finding status, or when none is given.
+    """
+    given = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [part for part in given if part not in STATUSES]
+    if unknown:
+        raise ValueError(
+            f"unknown status {', '.join(repr(u) for u in unknown)} (known: {', '.join(STATUSES)})"
+        )
+    if not given:
+        raise ValueError(f"names no status (known: {', '.join(STATUSES)})")
+    return frozenset(given)
+
+
+def fails_on(bucket: Mapping[str, Any], statuses: frozenset[str]) -> bool:
+    """Whether a bucket (as the probe JSON shows it) or one of its findings has such a status."""
+    return bucket["status"] in statuses or any(f["status"] in statuses for f in bucket["findings"])

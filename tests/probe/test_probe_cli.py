@@ -170,7 +170,32 @@ def test_a_missing_bucket_is_an_error_and_the_others_are_still_checked(
     report = json.loads(out)
     statuses = {b["bucket"]: b["status"] for b in report["buckets"]}
     assert statuses == {"gone": "error", "good-kms": "warn"}
-    assert code == 0  # an error is not a failing finding
+    assert code == 1  # a bucket that could not be checked fails the run (--fail-on fail,error)
+
+
+def test_fail_on_chooses_the_statuses_that_fail_the_run(
+    moto: str, setup_client: Callable[..., Any]
+) -> None:
+    seed(setup_client)
+    only = ("--option", "sse-kms-cmk", "--bucket", "gone", "--bucket", "good-kms")
+    code, out, err = probe(moto, *only, "--fail-on", "fail")
+    assert code == 0, err  # the error of "gone" is not asked about
+    assert "1 error" in out
+    code, _, err = probe(moto, *only, "--fail-on", " Warn , unknown")
+    assert code == 1, err  # good-kms warns (SSE-C blocking not reported by moto)
+    code, _, err = probe(
+        moto, "--option", "sse-kms-cmk", "--bucket", "good-kms", "--fail-on", "pass"
+    )
+    assert code == 1, err  # its passing findings count
+
+
+def test_fail_on_refuses_an_unknown_status_naming_it(moto: str) -> None:
+    code, _, err = probe(moto, "--option", "sse-kms-cmk", "--fail-on", "fail,warning")
+    assert code == 2
+    assert "--fail-on" in err and "'warning'" in err and "not-applicable" in err
+    assert "Traceback" not in err
+    code, _, err = probe(moto, "--option", "sse-kms-cmk", "--fail-on", ",")
+    assert code == 2 and "names no status" in err
 
 
 def test_probe_refuses_bad_usage_with_exit_2(moto: str) -> None:

@@ -13,9 +13,20 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from app.advisor.loader import load_ruleset
-from app.probe.checks import Finding
-from app.probe.render import ITEMS, LATE, probe_text, stream_json, stream_text
+from app.probe.checks import STATUS_ORDER, Finding
+from app.probe.render import (
+    ITEMS,
+    LATE,
+    UNKNOWN_NAMED,
+    fails_on,
+    parse_fail_on,
+    probe_text,
+    stream_json,
+    stream_text,
+)
 from app.probe.runner import BucketReport, ProbeStream, Target, run_probe, start_probe
 from tests.probe.conftest import REGION
 
@@ -138,3 +149,64 @@ def test_a_target_with_a_role_probes_as_the_role(
         option="sse-s3", configuration=configuration, target=target, buckets=["role-visible"]
     )
     assert [b["bucket"] for b in report["buckets"]] == ["role-visible"]
+
+
+def _report(statuses: dict[str, str]) -> dict[str, Any]:
+    """A probe JSON of buckets with these statuses (one finding each)."""
+    buckets = [
+        {
+            "bucket": name,
+            "region": REGION,
+            "status": status,
+            "findings": [
+                {
+                    "check": "tls-only",
+                    "status": status,
+                    "severity": "medium",
+                    "expected": "-",
+                    "actual": "-",
+                    "message": "-",
+                    "remediation": "-",
+                }
+            ],
+        }
+        for name, status in statuses.items()
+    ]
+    counts = {s: sum(1 for v in statuses.values() if v == s) for s in STATUS_ORDER}
+    return {
+        "expected": {"option": "sse-kms-cmk", "configuration": {}},
+        "target": {"endpoint_url": None, "region": REGION, "account": "123456789012"},
+        "buckets": buckets,
+        "summary": {"buckets": len(buckets), **counts},
+    }
+
+
+def test_the_summary_line_names_the_unknown_buckets() -> None:
+    report = _report({"a-ok": "pass", "b-hidden": "unknown", "c-bad": "fail", "d-dark": "unknown"})
+    last = probe_text(report).rstrip("\n").rsplit("\n", 1)[-1]
+    assert last == (
+        "4 buckets: 1 pass, 1 fail, 2 unknown, 0 error, 0 warn; unknown: b-hidden, d-dark"
+    )
+
+
+def test_the_summary_line_names_at_most_fifty_unknown_buckets() -> None:
+    report = _report({f"u-{i:03d}": "unknown" for i in range(UNKNOWN_NAMED + 3)})
+    last = probe_text(report).rstrip("\n").rsplit("\n", 1)[-1]
+    assert "u-049" in last and "u-050" not in last
+    assert last.endswith("and 3 more")
+
+
+def test_without_unknown_buckets_the_summary_line_is_unchanged() -> None:
+    last = probe_text(_report({"a-ok": "pass"})).rstrip("\n").rsplit("\n", 1)[-1]
+    assert last == "1 buckets: 1 pass, 0 fail, 0 unknown, 0 error, 0 warn"
+
+
+def test_fail_on_statuses() -> None:
+    assert parse_fail_on("fail,error") == {"fail", "error"}
+    assert parse_fail_on(" Unknown ,not-applicable,") == {"unknown", "not-applicable"}
+    for bad in ("fail,warning", "", " , "):
+        with pytest.raises(ValueError):
+            parse_fail_on(bad)
+    bucket = _report({"x": "warn"})["buckets"][0]
+    assert fails_on(bucket, frozenset({"warn"}))
+    assert not fails_on(bucket, frozenset({"fail", "error"}))

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 Status = Literal["pass", "fail", "warn", "not-applicable", "unknown", "error"]
+#: Every finding status, in CONTRACT.md's order.
+STATUSES: tuple[str, ...] = ("pass", "fail", "warn", "not-applicable", "unknown", "error")
 
 #: Every check id of CONTRACT.md, in the order findings are reported.
 CHECK_IDS: tuple[str, ...] = (
