@@ -108,7 +108,8 @@ SPECS: tuple[_Spec, ...] = (
     _Spec("analytics-exports", "fail", "explicit SSE-S3 (AES256): no key-use audit, no key "
           "policy of yours", (*_NO_KMS, "encryption-enforced"), policy=(TLS,), **_SSE_S3),
     _Spec("crm-backups", "fail", "SSE-KMS with the AWS managed key aws/s3: audited, but the "
-          "key policy is AWS's", ("kms-key-manager",), key=None),
+          "key policy is AWS's (and the policy cannot pin a key of yours)",
+          ("kms-key-manager", "encryption-enforced"), key=None),
     _Spec("hr-documents", "fail", "customer managed key with automatic rotation off",
           ("kms-key-rotation",), key="hr", objects=2),
     _Spec("ledger-snapshots", "fail", "its key is disabled: S3 can neither write nor read",
@@ -145,8 +146,14 @@ def _deny(sid: str, bucket: str, action: str, condition: dict[str, Any]) -> dict
     }
 
 
-def _policy(bucket: str, kinds: Sequence[str], old_key_arn: str) -> dict[str, Any]:
-    """A bucket policy holding the named statements, in that order."""
+def _policy(
+    bucket: str, kinds: Sequence[str], old_key_arn: str, own_key_arn: str | None = None
+) -> dict[str, Any]:
+    """A bucket policy holding the named statements, in that order.
+
+    With ``own_key_arn``, KMS_WRITES also pins writes to the bucket's own key: requiring only
+    the aws:kms header would let a writer pick aws/s3 or another account's key.
+    """
     statements = {
         TLS: _deny("DenyPlainHttp", bucket, "s3:*", {"Bool": {"aws:SecureTransport": "false"}}),
         KMS_WRITES: _deny(
@@ -169,7 +176,23 @@ def _policy(bucket: str, kinds: Sequence[str], old_key_arn: str) -> dict[str, An
             "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
         },
     }
-    return {"Version": "2012-10-17", "Statement": [statements[k] for k in kinds]}
+    chosen = []
+    for kind in kinds:
+        chosen.append(statements[kind])
+        if kind == KMS_WRITES and own_key_arn is not None:
+            chosen.append(
+                _deny(
+                    "DenyWritesWithOtherKeys",
+                    bucket,
+                    "s3:PutObject",
+                    {
+                        "StringNotEquals": {
+                            "s3:x-amz-server-side-encryption-aws-kms-key-id": own_key_arn
+                        }
+                    },
+                )
+            )
+    return {"Version": "2012-10-17", "Statement": chosen}
 
 
 class _Seeder:
@@ -231,7 +254,8 @@ class _Seeder:
                 **self._object_encryption(spec),
             )
         if spec.policy:
-            document = _policy(name, spec.policy, self.arn("payments-previous"))
+            own = None if spec.key is None else self.arn(spec.key)
+            document = _policy(name, spec.policy, self.arn("payments-previous"), own)
             s3.put_bucket_policy(Bucket=name, Policy=json.dumps(document))
 
     def _rule(self, spec: _Spec) -> dict[str, Any]:

@@ -43,8 +43,6 @@ from app.demo import (
     sample_answers,
     seed,
 )
-from app.demo.world import KMS_WRITES, OLD_KEY_WRITES
-from app.probe.checks import CHECK_IDS, STATUS_ORDER
 from app.probe.runner import run_probe
 from app.probe.target import Target
 from tests.probe.conftest import REGION
@@ -87,23 +85,9 @@ def verdicts(report: dict[str, Any]) -> dict[str, tuple[str, str, tuple[str, ...
     }
 
 
-# app/demo/world.py (not the probe's file) states its verdicts from before issue 11: its
-# "DenyWritesWithoutKms" statement requires aws:kms but not the bucket's key, which the probe
-# now reports as an encryption-enforced warning (a writer may pick aws/s3 or any other key).
-# Until the demo's policies pin the key, its stated verdicts are corrected here, by rule, for
-# exactly those buckets; everything else is compared as the demo states it.
-_KEY_NOT_PINNED = frozenset(
-    s.bucket.name for s in SPECS if KMS_WRITES in s.policy and OLD_KEY_WRITES not in s.policy
-)
-
-
 def _stated(bucket: DemoBucket) -> tuple[str, str, tuple[str, ...]]:
-    """What the demo says of a bucket, with the correction above."""
-    if bucket.name not in _KEY_NOT_PINNED:
-        return bucket.region, bucket.expected_status, bucket.flagged
-    flagged = tuple(c for c in CHECK_IDS if c in {*bucket.flagged, "encryption-enforced"})
-    worst = next(s for s in STATUS_ORDER if s in {bucket.expected_status, "warn"})
-    return bucket.region, worst, flagged
+    """What the demo says of a bucket."""
+    return bucket.region, bucket.expected_status, bucket.flagged
 
 
 def expected(buckets: list[DemoBucket]) -> dict[str, tuple[str, str, tuple[str, ...]]]:
