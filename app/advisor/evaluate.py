@@ -19,7 +19,7 @@ from app.advisor.answers import (
     default_answer,
 )
 from app.advisor.conflicts import describe_conflicts, minimal_conflicts
-from app.advisor.loader import RuleSet
+from app.advisor.loader import RuleSet, lookup_path
 from app.advisor.schema import Condition, Question, When
 
 Predicate = Callable[[Any], bool]
@@ -148,16 +148,9 @@ def _set_path(config: dict[str, Any], path: str, value: Any) -> None:
 
 def _unset_path(config: dict[str, Any], path: str) -> None:
     parts = path.split(".")
-    node: Any = config
-    for part in parts[:-1]:
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            return
-    if isinstance(node, dict):
-        node.pop(parts[-1], None)
+    found, parent = lookup_path(config, parts[:-1])
+    if found and isinstance(parent, dict):
+        parent.pop(parts[-1], None)
 
 
 class Engine:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -241,29 +241,29 @@ def holds(question: Question, cond: Condition | bool | str, value: Any) -> bool:
     return any(item in value for item in operand)
 
 
-def _check_configure_path(option: Option, path: str) -> bool:
-    node: Any = option.configuration
-    parts = path.split(".")
-    for part in parts[:-1]:
+def lookup_path(config: Any, parts: Sequence[str]) -> tuple[bool, Any]:
+    """Follow the parts of a dotted configuration path (list items by index).
+
+    Returns (True, the node) when every part exists, else (False, None).
+    """
+    node: Any = config
+    for part in parts:
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         elif isinstance(node, dict) and part in node:
             node = node[part]
         else:
-            return False
-    return isinstance(node, dict)
+            return False, None
+    return True, node
+
+
+def _check_configure_path(option: Option, path: str) -> bool:
+    found, parent = lookup_path(option.configuration, path.split(".")[:-1])
+    return found and isinstance(parent, dict)
 
 
 def _holds_path(config: Any, path: str) -> bool:
-    node: Any = config
-    for part in path.split("."):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            return False
-    return True
+    return lookup_path(config, path.split("."))[0]
 
 
 def _canonical_hash(parts: Mapping[str, Any]) -> str:

@@ -349,7 +349,7 @@ def _custody_checks(
         if rule.question not in rs.questions:
             continue  # a rule set without this requirement has nothing to prove
         must = [o.id for o in rs.options.values() if rule.must_exclude(o.custody)]
-        need = engine._mask(must)
+        need = sum(1 << engine.index[oid] for oid in must)
         if rule.question not in space.questions:
             checks.append(
                 Check(
