@@ -204,7 +204,8 @@ def add_approval(
 ) -> ApprovalOut:
     """Take an approval step on the current version: propose (from draft or rejected), approve
     or reject (from proposed; a rejection needs a comment). 409 when the status does not allow
-    it. Any later change to the decision makes it a draft again. Proposing needs the edit
+    it, or when the decision changed since `version`/`revision` (or while the step was taken:
+    of a step and an edit sent at once, exactly one wins). Any later change to the decision makes it a draft again. Proposing needs the edit
     permission (architects), approving and rejecting the approve permission (auditors)."""
     principal.demand(approvals.ACTION_PERMISSION[data.action])
     step = approvals.record_step(
@@ -214,6 +215,8 @@ def add_approval(
         action=data.action,
         actor=principal.name,
         comment=data.comment,
+        version=data.version,
+        revision=data.revision,
     )
     return ApprovalOut.model_validate(step)
 

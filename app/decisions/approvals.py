@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.accounts.roles import Permission
@@ -42,16 +42,25 @@ def record_step(
     action: str,
     actor: str,
     comment: str | None = None,
+    version: int | None = None,
+    revision: int | None = None,
 ) -> Approval:
     """Take one approval step on the decision's current version.
+
+    The step is decided on the version and revision it was read at (`version` and `revision`
+    when the caller says what it saw, else what this transaction read), in one conditional
+    UPDATE: of an approval step and an edit, or of two steps, made at once, exactly one
+    wins and the other gets the Conflict. A step counts as a change of the decision (its
+    revision goes up), so an edit based on the revision before it is refused too.
 
     Raises:
         NotFound: no such decision.
         Invalid: an unknown action, no actor, a rejection without a comment, or a decision
             without a saved version.
-        Conflict: the action is not allowed from the decision's status.
+        Conflict: the action is not allowed from the decision's status, or the decision
+            changed since `version`/`revision` (or since it was read).
     """
-    decision = session.get(Decision, decision_id)
+    decision = session.get(Decision, decision_id, populate_existing=True)
     if decision is None:
         raise NotFound(f"decision {decision_id} does not exist")
     problems = []
@@ -77,21 +86,50 @@ def record_step(
             else f"decision {decision_id} is {decision.status}: only a {allowed} decision "
             "can be proposed"
         )
+    read_version, read_revision = decision.current_version, decision.revision
+    if (version is not None and version != read_version) or (
+        revision is not None and revision != read_revision
+    ):
+        raise _changed(decision_id, action, version or read_version, read_version)
+    now = utcnow()
+    claimed = session.execute(
+        update(Decision)
+        .where(
+            Decision.id == decision_id,
+            Decision.status.in_(ALLOWED_FROM[action]),
+            Decision.current_version == read_version,
+            Decision.revision == read_revision,
+        )
+        .values(status=APPROVAL_ACTIONS[action], revision=Decision.revision + 1, updated_at=now)
+        .returning(Decision.revision)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if claimed is None:
+        session.refresh(decision)
+        raise _changed(decision_id, action, read_version, decision.current_version)
     step = Approval(
         decision_id=decision_id,
-        version=decision.current_version,
+        version=read_version,
         action=action,
         actor=actor,
         comment=comment,
         ruleset_version=engine.ruleset.version,
         ruleset_sha256=engine.ruleset.sha256,
-        created_at=utcnow(),
+        created_at=now,
     )
     session.add(step)
-    decision.status = APPROVAL_ACTIONS[action]
-    decision.updated_at = utcnow()
     session.flush()
+    session.refresh(decision)
     return step
+
+
+def _changed(decision_id: int, action: str, seen: int, now: int) -> Conflict:
+    """The Conflict of a step whose decision changed after it was read."""
+    what = f"version {seen} was replaced by version {now}" if now != seen else "it changed"
+    return Conflict(
+        f"decision {decision_id} changed while you were deciding ({what}): nothing was "
+        f"recorded; reload it and {action} again"
+    )
 
 
 def reopen(decision: Decision) -> None:

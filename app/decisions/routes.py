@@ -323,6 +323,16 @@ def decision_reevaluate_save(
     return see_other(request, "decision_detail", decision_id=decision_id)
 
 
+def _form_number(form: Any, name: str) -> int | None:
+    """An optional whole number from a form field (ASCII digits only), else Invalid."""
+    raw = str(form.get(name, "")).strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+        raise Invalid([Problem((name,), raw, "must be a whole number")])
+    return int(raw)
+
+
 @router.post(
     "/decisions/{decision_id}/approvals",
     name="approval_add",
@@ -341,6 +351,8 @@ def approval_add(
     action, comment = str(form.get("action", "")), str(form.get("comment", ""))
     principal.demand(approvals.ACTION_PERMISSION.get(action, Permission.APPROVE))
     try:
+        # The page says which version and revision it showed: the step applies to those only.
+        seen = {name: _form_number(form, name) for name in ("version", "revision")}
         approvals.record_step(
             session=session,
             engine=engine,
@@ -348,6 +360,8 @@ def approval_add(
             action=action,
             actor=principal.name,
             comment=comment,
+            version=seen["version"],
+            revision=seen["revision"],
         )
     except (Invalid, Conflict) as exc:
         message = exc.brief

@@ -157,6 +157,10 @@ class ApprovalIn(Input):
 
     action: Literal["propose", "approve", "reject"]
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] | None = None
+    # What the step was decided on (optional): when given and the decision has moved on since,
+    # the step is refused with 409 instead of applying to a version nobody looked at.
+    version: Annotated[int, Field(ge=1)] | None = None
+    revision: Annotated[int, Field(ge=1)] | None = None
 
 
 class ApprovalOut(BaseModel):
