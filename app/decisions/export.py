@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from app.core.csvcells import safe_row
 from app.decisions.models import Approval, Decision, DecisionVersion
 from app.probe.records import ProbeRun
 
@@ -163,7 +164,7 @@ def as_csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow(row)
+        writer.writerow(safe_row(row))  # no cell a spreadsheet would run as a formula
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

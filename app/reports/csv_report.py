@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
+from app.core.csvcells import safe_row
 from app.reports.common import compact_json
 from app.reports.model import Report
 
@@ -48,10 +50,17 @@ COLUMNS = (
 )
 
 
+class _SafeWriter(csv.DictWriter):  # type: ignore[type-arg]
+    """A DictWriter whose cells a spreadsheet cannot run as formulas (app.core.csvcells)."""
+
+    def writerow(self, rowdict: Any) -> Any:
+        return super().writerow(safe_row(rowdict))
+
+
 def render_csv(report: Report) -> bytes:
     """The report's answers, findings and audit entries as UTF-8 CSV with a header row."""
     out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, restval="", lineterminator="\r\n")
+    writer = _SafeWriter(out, fieldnames=COLUMNS, restval="", lineterminator="\r\n")
     writer.writeheader()
     common = {
         "decision_id": report.decision.id,
