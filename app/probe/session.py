@@ -1,15 +1,16 @@
 """Sessions and clients for the probe, read-only by construction, and the one ClientError helper.
 
 Every client made by `make_client` carries a guard that refuses, before anything is sent, any
-operation that is not a read (see `READ_ONLY_RULE`). Collectors call AWS through `call`, which
-turns every failure into a `Problem` (or an `Absent` for the normal "nothing configured"
-answers), so no collector needs its own try/except.
+operation the probe does not declare (see `READ_ONLY_RULE`). Collectors call AWS through
+`call`, which turns every failure into a `Problem` (or an `Absent` for the normal "nothing
+configured" answers), so no collector needs its own try/except.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -22,18 +23,50 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from app.probe.models import Problem
 
 READ_ONLY_RULE = (
-    "A probe client may only call operations whose name starts with one of READ_PREFIXES "
-    "(or is listed in READ_ALLOW_LIST) and is not listed in READ_DENY_LIST; anything else "
-    "raises WriteRefused before a request is built."
+    "A probe client may only call the operations the collectors declare (their OPERATIONS, "
+    "the same declaration the printed IAM policy is made of), with the parameter values a "
+    "declaration pins; anything else raises WriteRefused before a request is built."
 )
-READ_PREFIXES: tuple[str, ...] = ("Get", "List", "Describe", "Head", "Lookup")
-# Not named like a read, but it changes no resource: it issues temporary credentials for a
-# target's role (sts:AssumeRole), which the probe then reads with.
-READ_ALLOW_LIST: frozenset[str] = frozenset({"AssumeRole"})
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One AWS API operation the probe calls, and the IAM action that authorises it.
+
+    The guard allows exactly the declared operations, and the printed IAM policy lists
+    exactly their actions: one declaration for both.
+
+    Attributes:
+        service: The client's endpoint prefix: "s3", "kms", "cloudtrail" or "sts".
+        name: The API operation, e.g. "GetBucketEncryption".
+        action: The IAM action that authorises it, e.g. "s3:GetEncryptionConfiguration".
+        only: Parameters the call must carry with exactly these values (GetObject is allowed
+            only as the one-byte ranged read that tells an SSE-C object).
+        in_policy: Whether the probed principal needs `action` (False for sts:AssumeRole,
+            which the source credentials of a role target need, not the role).
+    """
+
+    service: str
+    name: str
+    action: str
+    only: tuple[tuple[str, str], ...] = ()
+    in_policy: bool = True
+
+    def admits(self, params: Mapping[str, Any]) -> bool:
+        """Whether a call with `params` stays within this declaration."""
+        return all(params.get(name) == value for name, value in self.only)
+
+
+def policy_actions(operations: Iterable[Operation]) -> tuple[str, ...]:
+    """The IAM actions of `operations` the probed principal needs, sorted, without duplicates."""
+    return tuple(sorted({op.action for op in operations if op.in_policy}))
+
+
+# Issues temporary credentials for a target's role; it changes no resource.
+ASSUME_ROLE = Operation("sts", "AssumeRole", "sts:AssumeRole", in_policy=False)
+OPERATIONS: tuple[Operation, ...] = (ASSUME_ROLE,)
 ROLE_SESSION_NAME = "atrest-probe"
 ROLE_SESSION_SECONDS = 3600  # refreshed before expiry by botocore for longer runs
-# Named like a read, but it creates something (a KMS import token and wrapping key).
-READ_DENY_LIST: frozenset[str] = frozenset({"GetParametersForImport"})
 
 CONNECT_TIMEOUT_S = 5
 READ_TIMEOUT_S = 20
@@ -67,25 +100,16 @@ ABSENT_CODES: dict[str, str] = {
     "NoSuchBucketPolicy": "no bucket policy",
 }
 
-# API operation -> IAM action, where the IAM name differs from "<service>:<Operation>".
-IAM_ACTION_FOR: dict[tuple[str, str], str] = {
-    ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
-    ("s3", "PutBucketEncryption"): "s3:PutEncryptionConfiguration",
-    ("s3", "ListBuckets"): "s3:ListAllMyBuckets",
-    ("s3", "ListObjectsV2"): "s3:ListBucket",
-    ("s3", "ListObjects"): "s3:ListBucket",
-    ("s3", "HeadObject"): "s3:GetObject",
-    ("s3", "HeadBucket"): "s3:ListBucket",
-    ("s3", "GetBucketLocation"): "s3:GetBucketLocation",
-}
-
 
 class WriteRefused(RuntimeError):
-    """A probe client was asked to call an operation that is not a read."""
+    """A probe client was asked to call an operation the probe does not declare."""
 
     def __init__(self, service: str, operation: str) -> None:
         """Name the refused service and operation."""
-        super().__init__(f"the probe is read-only: refused {service}:{operation} before sending it")
+        super().__init__(
+            f"the probe is read-only: refused {service}:{operation} before sending it (not an "
+            "operation the collectors declare, or not with the parameters declared)"
+        )
         self.service = service
         self.operation = operation
 
@@ -101,23 +125,36 @@ class Absent:
 Outcome = Problem | Absent
 
 
-def is_read_operation(operation: str) -> bool:
-    """Whether `operation` (an API name such as "GetBucketEncryption") is allowed by the guard."""
-    if operation in READ_DENY_LIST:
-        return False
-    return operation in READ_ALLOW_LIST or operation.startswith(READ_PREFIXES)
+@lru_cache(maxsize=1)
+def allowed_operations() -> dict[tuple[str, str], Operation]:
+    """Every operation a probe client may call, by (service, operation name).
+
+    Read from the collectors' declarations on first use (they import this module).
+    """
+    from app.probe.collectors import all_operations
+
+    return {(op.service, op.name): op for op in (*all_operations(), *OPERATIONS)}
+
+
+def is_allowed_call(service: str, operation: str, params: Mapping[str, Any] | None = None) -> bool:
+    """Whether the guard lets `operation` of `service` (e.g. "s3", "GetBucketEncryption") through
+    with these parameters."""
+    declared = allowed_operations().get((service, operation))
+    return declared is not None and declared.admits(params or {})
 
 
 def iam_action(service: str, operation: str) -> str:
     """The IAM action that authorises `operation` of `service` (e.g. "s3:ListAllMyBuckets")."""
-    return IAM_ACTION_FOR.get((service, operation), f"{service}:{operation}")
+    declared = allowed_operations().get((service, operation))
+    return declared.action if declared is not None else f"{service}:{operation}"
 
 
-def _refuse_writes(model: Any = None, **_: Any) -> None:
-    """botocore `provide-client-params` handler: raise WriteRefused for any non-read."""
+def _refuse_writes(model: Any = None, params: Any = None, **_: Any) -> None:
+    """botocore `provide-client-params` handler: raise WriteRefused for any undeclared call."""
+    service = str(model.metadata.get("endpointPrefix", "?"))
     operation = str(model.name)
-    if not is_read_operation(operation):
-        raise WriteRefused(str(model.metadata.get("endpointPrefix", "?")), operation)
+    if not is_allowed_call(service, operation, params if isinstance(params, Mapping) else {}):
+        raise WriteRefused(service, operation)
 
 
 def make_session(
@@ -184,7 +221,7 @@ def make_client(
         region: The Region, or None for the session's.
 
     Returns:
-        A client that raises WriteRefused for any operation that is not a read.
+        A client that raises WriteRefused for any operation the collectors do not declare.
     """
     config = Config(
         retries={"mode": "adaptive", "max_attempts": max_attempts},

@@ -227,7 +227,7 @@ def test_probe_exits_3_when_the_endpoint_cannot_be_reached() -> None:
 
 def test_print_iam_policy_lists_only_read_actions_the_collectors_declare() -> None:
     from app.probe.collectors import all_iam_actions
-    from app.probe.session import is_read_operation
+    from app.probe.session import is_allowed_call
 
     proc = run_atrest("probe", "--print-iam-policy", timeout=60)
     assert proc.returncode == 0, proc.stderr
@@ -242,7 +242,7 @@ def test_print_iam_policy_lists_only_read_actions_the_collectors_declare() -> No
     for action in actions:
         _service, operation = action.split(":")
         assert operation.startswith(("Get", "List", "Describe")), action
-    assert not is_read_operation("PutBucketEncryption")
+    assert not is_allowed_call("s3", "PutBucketEncryption")
 
 
 def test_probe_sarif_reports_each_non_passing_finding_with_the_bucket_arn(

@@ -10,13 +10,14 @@ from typing import Any, Literal
 from botocore.client import BaseClient
 
 from app.probe.models import Problem, TrailFacts, UnreadableTrail
-from app.probe.session import fetch
+from app.probe.session import Operation, fetch, policy_actions
 
-IAM_ACTIONS: tuple[str, ...] = (
-    "cloudtrail:DescribeTrails",
-    "cloudtrail:GetTrailStatus",
-    "cloudtrail:GetEventSelectors",
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("cloudtrail", "DescribeTrails", "cloudtrail:DescribeTrails"),
+    Operation("cloudtrail", "GetTrailStatus", "cloudtrail:GetTrailStatus"),
+    Operation("cloudtrail", "GetEventSelectors", "cloudtrail:GetEventSelectors"),
 )
+IAM_ACTIONS: tuple[str, ...] = policy_actions(OPERATIONS)
 KMS_EVENT_SOURCE = "kms.amazonaws.com"
 
 

@@ -16,10 +16,21 @@ from app.probe.models import (
     key_region,
     supports_rotation,
 )
-from app.probe.session import fetch
+from app.probe.session import Operation, fetch, policy_actions
 
-IAM_ACTIONS: tuple[str, ...] = ("kms:DescribeKey", "kms:GetKeyRotationStatus")
-__all__ = ["AWS_MANAGED_S3_ALIAS", "IAM_ACTIONS", "KeyCache", "describe_key", "key_region"]
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("kms", "DescribeKey", "kms:DescribeKey"),
+    Operation("kms", "GetKeyRotationStatus", "kms:GetKeyRotationStatus"),
+)
+IAM_ACTIONS: tuple[str, ...] = policy_actions(OPERATIONS)
+__all__ = [
+    "AWS_MANAGED_S3_ALIAS",
+    "IAM_ACTIONS",
+    "OPERATIONS",
+    "KeyCache",
+    "describe_key",
+    "key_region",
+]
 
 AWS_MANAGED_S3_ALIAS = "alias/aws/s3"
 NOT_FOUND = "NotFoundException"

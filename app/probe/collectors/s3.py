@@ -18,16 +18,30 @@ from app.probe.models import (
     PolicyFacts,
     Problem,
 )
-from app.probe.session import Absent, call, fetch, fetch_with_headers, paginate
-
-IAM_ACTIONS: tuple[str, ...] = (
-    "s3:ListAllMyBuckets",
-    "s3:GetBucketLocation",
-    "s3:GetEncryptionConfiguration",
-    "s3:GetBucketPolicy",
-    "s3:ListBucket",
-    "s3:GetObject",
+from app.probe.session import (
+    Absent,
+    Operation,
+    call,
+    fetch,
+    fetch_with_headers,
+    paginate,
+    policy_actions,
 )
+
+# A one-byte ranged GetObject, only to read S3's error for an object HeadObject answered 400
+# (see `_bad_request`); any other GetObject is refused by the guard.
+SSE_C_PROBE_RANGE = "bytes=0-0"
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("s3", "ListBuckets", "s3:ListAllMyBuckets"),
+    Operation("s3", "GetBucketLocation", "s3:GetBucketLocation"),
+    Operation("s3", "HeadBucket", "s3:ListBucket"),
+    Operation("s3", "GetBucketEncryption", "s3:GetEncryptionConfiguration"),
+    Operation("s3", "GetBucketPolicy", "s3:GetBucketPolicy"),
+    Operation("s3", "ListObjectsV2", "s3:ListBucket"),
+    Operation("s3", "HeadObject", "s3:GetObject"),
+    Operation("s3", "GetObject", "s3:GetObject", only=(("Range", SSE_C_PROBE_RANGE),)),
+)
+IAM_ACTIONS: tuple[str, ...] = policy_actions(OPERATIONS)
 LIST_PAGE_SIZE = 10_000  # MaxBuckets allows 1..10,000; fewer round trips for large accounts
 LIST_OBJECTS_PAGE = 1_000  # ListObjectsV2 returns at most 1,000 keys a page
 # Keys listed at most per bucket when sampling objects: ten ListObjectsV2 pages.
@@ -239,7 +253,7 @@ def _bad_request(client: BaseClient, bucket: str, key: str, head: Problem) -> Ob
     """
     if _says_sse_c(head):
         return ObjectFacts(key=key, sse_customer_algorithm="AES256", sse_c_inferred=True)
-    probe = fetch(client, "get_object", Bucket=bucket, Key=key, Range="bytes=0-0")
+    probe = fetch(client, "get_object", Bucket=bucket, Key=key, Range=SSE_C_PROBE_RANGE)
     if isinstance(probe, Problem):
         if _says_sse_c(probe):
             return ObjectFacts(key=key, sse_customer_algorithm="AES256", sse_c_inferred=True)

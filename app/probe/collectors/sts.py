@@ -5,9 +5,12 @@ from __future__ import annotations
 from botocore.client import BaseClient
 
 from app.probe.models import Problem
-from app.probe.session import fetch
+from app.probe.session import Operation, fetch, policy_actions
 
-IAM_ACTIONS: tuple[str, ...] = ("sts:GetCallerIdentity",)
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("sts", "GetCallerIdentity", "sts:GetCallerIdentity"),
+)
+IAM_ACTIONS: tuple[str, ...] = policy_actions(OPERATIONS)
 
 
 def account(client: BaseClient) -> str | Problem:
