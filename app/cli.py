@@ -462,6 +462,7 @@ def serve(
 
     from app.core.db import upgrade_database
     from app.core.logging import configure_logging
+    from app.core.network import uvicorn_options
     from app.main import create_app
 
     settings = _settings()
@@ -485,7 +486,7 @@ def serve(
         port=port or settings.port,
         log_config=None,  # configure_logging() did it
         access_log=False,  # RequestIdMiddleware writes the access lines, with the request id
-        timeout_graceful_shutdown=settings.shutdown_timeout,
+        **uvicorn_options(settings),  # the TCP peer is the client; headers are the app's to judge
     )
 
 

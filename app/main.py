@@ -22,6 +22,7 @@ from app.core.health import migration_heads
 from app.core.health import router as health_router
 from app.core.htmx import is_htmx
 from app.core.logging import RequestIdMiddleware
+from app.core.network import ForwardedProtoMiddleware
 from app.core.pagecache import PageCache
 from app.core.security import SecurityMiddleware
 from app.core.templating import make_templates
@@ -68,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         secure_cookies=settings.secure_cookies,
     )
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: a trusted proxy's X-Forwarded-Proto sets the scheme the others see.
+    app.add_middleware(ForwardedProtoMiddleware, trusted_proxies=settings.trusted_proxies)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(questionnaire.router)  # before /decisions/{id}: it owns /decisions/new
     app.include_router(decisions_pages.router)

@@ -31,6 +31,7 @@ from app.advisor.evaluate import Engine
 from app.advisor.loader import RuleSet, load_ruleset
 from app.core.config import Settings
 from app.core.db import make_engine, upgrade_database
+from app.core.network import uvicorn_options
 from app.main import create_app
 
 POSTGRES_URL_VARIABLE = "ATREST_TEST_POSTGRES_URL"
@@ -179,13 +180,10 @@ def live_server(settings: Settings, request: pytest.FixtureRequest) -> Iterator[
     listener.bind(("127.0.0.1", 0))  # bound here, so no other process can take the port
     host, port = listener.getsockname()
     web_app = create_app(settings)
+    # The uvicorn options of `atrest serve` (the TCP peer is the client), a shorter stop.
+    options = uvicorn_options(settings) | {"timeout_graceful_shutdown": 5}
     config = uvicorn.Config(
-        web_app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=5,
+        web_app, host=host, port=port, log_level="warning", access_log=False, **options
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(

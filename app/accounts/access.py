@@ -10,7 +10,6 @@ the set-up page.
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -25,6 +24,7 @@ from app.accounts.roles import Permission, allows
 from app.core.config import Settings
 from app.core.deps import FormDep, SessionDep
 from app.core.errors import Forbidden, NotSignedIn
+from app.core.network import is_trusted_proxy, peer_address
 
 SESSION_COOKIE = "atrest_session"
 ANON_CSRF_COOKIE = "atrest_csrf"
@@ -80,14 +80,9 @@ class Principal:
 
 
 def _from_proxy(request: Request, settings: Settings) -> str | None:
-    """The user name a trusted proxy vouches for, if the request comes from one."""
-    if not settings.trusted_proxies or request.client is None:
-        return None
-    try:
-        peer = ipaddress.ip_address(request.client.host)
-    except ValueError:
-        return None
-    if not any(peer in ipaddress.ip_network(str(n)) for n in settings.trusted_proxies):
+    """The user name a trusted proxy vouches for, if the TCP peer is one (never a header's
+    claim about who the peer is)."""
+    if not is_trusted_proxy(peer_address(request), settings.trusted_proxies):
         return None
     value = request.headers.get(settings.proxy_user_header, "").strip()
     return value or None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -14,6 +13,7 @@ from app.accounts.limiter import SIGNIN_LIMITER
 from app.accounts.roles import ROLES, Permission
 from app.core.deps import AdvisorDep, FormDep, IdPath, SessionDep, TemplatesDep
 from app.core.errors import Conflict, Forbidden, Invalid
+from app.core.network import client_address, parse_address, peer_address, relayed
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,7 +60,7 @@ def signin(
     """Check name and password (rate-limited per address and name); start a session."""
     name = str(form.get("name", "")).strip().lower()
     target = _safe_next(str(form.get("next", "")))
-    client = request.client.host if request.client else "?"
+    client = client_address(request)
     wait = SIGNIN_LIMITER.retry_after(client, name)
     if wait:
         return _page(
@@ -104,10 +104,13 @@ def signout(request: Request, session: SessionDep) -> Response:
 
 
 def _loopback(request: Request) -> bool:
-    try:
-        return request.client is not None and ipaddress.ip_address(request.client.host).is_loopback
-    except ValueError:
-        return request.client is not None and request.client.host == "testclient"
+    """Whether the request comes straight from this machine: a loopback TCP peer, neither a
+    trusted proxy nor relaying for someone (a proxy's forwarding headers)."""
+    if relayed(request):
+        return False
+    peer = peer_address(request)
+    address = parse_address(peer)
+    return address.is_loopback if address is not None else peer == "testclient"
 
 
 @router.get("/setup", name="setup", dependencies=[requires(Permission.PUBLIC)])

@@ -229,6 +229,7 @@ def run_demo(
     """
     import uvicorn
 
+    from app.core.network import uvicorn_options
     from app.main import create_app
 
     check_port(host, port)
@@ -252,7 +253,10 @@ def run_demo(
         app_url = f"http://{shown}:{port}"
         started = _Started(app_url, decision_id, moto_url, database_url, temporary, buckets)
         _announce(echo, started)
-        server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port))
+        config = uvicorn.Config(
+            create_app(settings), host=host, port=port, **uvicorn_options(settings)
+        )
+        server = uvicorn.Server(config)
         if open_browser:
             _open_when_started(server, f"{app_url}/decisions/{decision_id}")
         # uvicorn re-raises the Ctrl-C it has handled: stopping is the demo's normal end.
