@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
+from app.core.mdsafe import fenced, inline
+
 MAX_URL_LENGTH = 2048
 
 _JIRA_KEY = r"[A-Za-z][A-Za-z0-9_]*-[0-9]+"
@@ -217,12 +219,18 @@ def render_ticket_body(
     Returns:
         The Markdown text, ending with a newline; the same inputs give the same text.
     """
-    summary = [description.strip()] if description and description.strip() else []
-    summary.append(f"Recommended: {_one_line(option_title)}")
-    config_json = json.dumps(configuration, indent=2)
-    fence = "`" * max(3, _longest_backtick_run(config_json) + 1)
-    out = [f"# {_one_line(title)}", "", "\n\n".join(summary)]
-    out += ["", "## Configuration to apply", "", f"{fence}json", config_json, fence]
+    # The title and description are people's text: quoted so that they cannot add sections,
+    # task items, HTML, links, images or mentions of their own (app.core.mdsafe).
+    out = [f"# {inline(title)}", ""]
+    if description and description.strip():
+        out += ["Description:", "", *fenced(description), ""]
+    out += [f"Recommended: {_one_line(option_title)}"]
+    out += [
+        "",
+        "## Configuration to apply",
+        "",
+        *fenced(json.dumps(configuration, indent=2), "json"),
+    ]
     out += ["", "## Why", ""]
     out += [f"- {_one_line(r)}" for r in rationale] or ["No rationale recorded."]
     out += ["", "## Acceptance criteria", ""]

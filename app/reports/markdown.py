@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from app.core.mdsafe import Inline, code, inline
 from app.reports.common import HEADINGS, SECTIONS, compact_json, status_label, when
 from app.reports.model import AuditLog, ProbeEvidence, Report
 
@@ -16,6 +17,8 @@ class Code(str):
 
 def cell(value: object) -> str:
     """A value made safe for a Markdown table cell (no pipes or line breaks)."""
+    if isinstance(value, Inline):  # people's text, already inert (app.core.mdsafe)
+        return value
     if isinstance(value, Code):
         # A code span keeps backslashes; a table still splits at its pipes unless escaped.
         fence = "``" if "`" in value else "`"
@@ -47,7 +50,7 @@ def _head(r: Report) -> list[str]:
     d = r.decision
     rec = r.recommendation
     return [
-        f"# Auditor's report: {d.title}",
+        f"# Auditor's report: {inline(d.title)}",
         "",
         f"Decision {d.id}, version {d.version} of {d.latest_version}. "
         f"Generated {when(r.report.generated_at)} by {r.report.generator}.",
@@ -55,7 +58,7 @@ def _head(r: Report) -> list[str]:
         *facts_list(
             [
                 ("Status", d.status),
-                ("Owner", d.owner or "-"),
+                ("Owner", inline(d.owner or "-")),
                 ("Approval", r.approvals.summary),
                 (
                     "Recommendation",
@@ -81,16 +84,16 @@ def _decision(r: Report) -> list[str]:
         "",
         *facts_list(
             [
-                ("Title", d.title),
-                ("Description", d.description or "-"),
-                ("Owner", d.owner or "-"),
+                ("Title", inline(d.title)),
+                ("Description", inline(d.description or "-")),
+                ("Owner", inline(d.owner or "-")),
                 ("Status today", d.status),
-                ("Scope", scope or "-"),
+                ("Scope", inline(scope or "-")),
                 (
                     "Reported version",
                     f"{d.version} of {d.latest_version}, saved {when(d.version_created_at)}",
                 ),
-                ("Version note", d.version_note or "-"),
+                ("Version note", inline(d.version_note or "-")),
                 ("Created / last changed", f"{when(d.created_at)} / {when(d.updated_at)}"),
             ],
         ),
@@ -106,9 +109,9 @@ def _decision(r: Report) -> list[str]:
                 (
                     f"{s.version}" + (" (this)" if s.for_this_version else ""),
                     s.action,
-                    s.actor,
+                    inline(s.actor),
                     when(s.at),
-                    s.comment or "-",
+                    inline(s.comment or "-"),
                     s.ruleset_version,
                 )
                 for s in r.approvals.steps
@@ -205,7 +208,7 @@ def _tickets(r: Report) -> list[str]:
         return [*lines, "No ticket is linked to this decision.", ""]
     return lines + table(
         ("System", "Key", "URL", "Linked"),
-        [(t.system, t.key, t.url, when(t.linked_at)) for t in r.tickets],
+        [(t.system, inline(t.key), inline(t.url), when(t.linked_at)) for t in r.tickets],
     )
 
 
@@ -220,7 +223,7 @@ def _evidence(p: ProbeEvidence | None) -> list[str]:
     lines += facts_list(
         [
             ("Run", p.run_id),
-            ("Target", f"{p.target_title} ({p.target})"),
+            ("Target", inline(f"{p.target_title} ({p.target})")),
             ("Account / Region", f"{p.account or '-'} / {p.region or '-'}"),
             ("Checked against", f"{p.option}, version {p.checked_version}"),
             ("Started / finished", f"{when(p.started_at)} / {when(p.finished_at)}"),
@@ -260,14 +263,14 @@ def _evidence(p: ProbeEvidence | None) -> list[str]:
         lines += [
             f"#### {g.check}: {status_label(g.status)} ({g.severity}), {count}{new}",
             "",
-            g.message,
+            inline(g.message),
             "",
-            f"Expected `{g.expected}`, actual `{g.actual}`.",
+            f"Expected {code(g.expected)}, actual {code(g.actual)}.",
             "",
-            f"Buckets: {', '.join(g.buckets)}",
+            f"Buckets: {inline(', '.join(g.buckets))}",
             "",
         ]
-        lines += [f"Tracked in: {'; '.join(g.tickets)}", ""] if g.tickets else []
+        lines += [f"Tracked in: {inline('; '.join(g.tickets))}", ""] if g.tickets else []
     if not p.problem_groups:
         lines += ["None.", ""]
     lines += ["### Buckets that need action", ""]
@@ -307,9 +310,9 @@ def _audit(a: AuditLog) -> list[str]:
             (
                 e.seq,
                 when(e.at),
-                e.actor,
+                inline(e.actor),
                 e.action,
-                e.subject,
+                inline(e.subject),
                 Code(compact_json(e.before)),
                 Code(compact_json(e.after)),
             )
