@@ -115,11 +115,13 @@ def _identify(request: Request, session: Session, settings: Settings) -> Princip
         user = _proxy_user(session, settings, proxied)
         if user is None or not user.active:
             raise Forbidden(f"the proxy vouches for {proxied!r}, which has no active account")
-        if found is None or found[0].id != user.id:
-            login, plain = service.start_session(session=session, user=user)
+        if found is not None and found[0].id == user.id:
+            return Principal(user=_account(user), via="proxy", csrf_token=found[1].csrf_token)
+        # No cookie of theirs (a script, another browser): their live session, or a new one.
+        login, plain = service.proxy_session(session=session, user=user)
+        if plain is not None:
             request.state.set_session_cookie = plain
-            return Principal(user=_account(user), via="proxy", csrf_token=login.csrf_token)
-        return Principal(user=_account(user), via="proxy", csrf_token=found[1].csrf_token)
+        return Principal(user=_account(user), via="proxy", csrf_token=login.csrf_token)
     if found is not None:
         return Principal(user=_account(found[0]), via="session", csrf_token=found[1].csrf_token)
     token = request.cookies.get(ANON_CSRF_COOKIE) or ""

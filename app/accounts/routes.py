@@ -155,7 +155,7 @@ def setup(
         )
     session.info["actor"] = f"set-up page ({name.strip().lower()})"
     try:
-        user = service.create_user(session=session, name=name, role="admin", password=password)
+        user = service.create_first_admin(session=session, name=name, password=password)
     except Invalid as exc:
         return _page(
             request,
@@ -223,12 +223,14 @@ def users_create(
 def users_update(
     request: Request, form: FormDep, session: SessionDep, principal: PrincipalDep, name: str
 ) -> Response:
-    """Change a user's role, or switch the account off or on (not one's own)."""
-    if principal.user is not None and principal.user.name == name:
-        raise Forbidden("you cannot change your own role or switch yourself off")
+    """Change a user's role, or switch the account off or on (not one's own; never the last
+    active admin's)."""
+    assert principal.user is not None
     role = str(form.get("role", "")) or None
     active = {"on": True, "off": False}.get(str(form.get("active", "")))
-    service.update_user(session=session, name=name, role=role, active=active)
+    service.update_user(
+        session=session, name=name, role=role, active=active, acting_user_id=principal.user.id
+    )
     return RedirectResponse(str(request.url_for("users")), status_code=303)
 
 

@@ -11,12 +11,12 @@ from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, false, func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.accounts.models import ApiToken, LoginSession, User
 from app.accounts.roles import ROLES
-from app.core.errors import Conflict, Invalid, NotFound, Problem
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from app.decisions.models import utcnow
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
@@ -24,6 +24,10 @@ MIN_PASSWORD = 12
 TOKEN_PREFIX = "atr_"
 SESSION_LIFETIME = dt.timedelta(hours=12)
 TOKEN_TOUCH_EVERY = dt.timedelta(minutes=5)
+#: Sign-in sessions an account keeps at once: signing in again ends the oldest beyond it.
+MAX_SESSIONS_PER_USER = 10
+# pg_advisory_xact_lock key held while the first or the last admin is decided: "atrestac".
+ACCOUNTS_LOCK_ID = 0x6174_7265_7374_6163
 
 _hasher = PasswordHasher()
 # Verified against when the name is unknown, so a wrong name costs as much as a wrong password.
@@ -43,6 +47,18 @@ def digest(secret: str) -> str:
 def count_users(*, session: Session) -> int:
     """How many accounts exist (0 on a fresh installation)."""
     return int(session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+def _take_accounts_lock(session: Session) -> None:
+    """Make the changes that decide who is admin take turns until their commit, so what is
+    read after this is what the others committed: on PostgreSQL a transaction-level advisory
+    lock; on SQLite the database's one write lock, which any write takes (this one changes
+    nothing)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ACCOUNTS_LOCK_ID})
+    else:
+        connection.execute(update(User).where(false()).values(role=User.role))
 
 
 def _check(name: str, role: str, password: str | None) -> None:
@@ -84,6 +100,20 @@ def create_user(*, session: Session, name: str, role: str, password: str | None 
     return user
 
 
+def create_first_admin(*, session: Session, name: str, password: str) -> User:
+    """The first account of a fresh installation, an admin: of set-up forms sent at once,
+    exactly one creates it (the others find it once they have the accounts lock).
+
+    Raises:
+        Conflict: an account exists already.
+        Invalid: a malformed name or a short password.
+    """
+    _take_accounts_lock(session)
+    if count_users(session=session) > 0:
+        raise Conflict("an account already exists: sign in instead")
+    return create_user(session=session, name=name, role="admin", password=password)
+
+
 def get_user(*, session: Session, name: str) -> User:
     """The account called `name`.
 
@@ -101,13 +131,52 @@ def list_users(*, session: Session) -> Sequence[User]:
     return session.scalars(select(User).order_by(User.name)).all()
 
 
+def _keep_an_admin(session: Session, user: User, acting_user_id: int | None) -> None:
+    """Refuse to take away the last active admin, judged under the accounts lock (two admins
+    demoting each other at once: the second finds the first's change and is refused)."""
+    _take_accounts_lock(session)
+    session.refresh(user)
+    if user.role != "admin" or not user.active:
+        return
+    if acting_user_id is not None:
+        acting = session.execute(
+            select(User.role, User.active).where(User.id == acting_user_id)
+        ).one_or_none()
+        if acting is None or acting.role != "admin" or not acting.active:
+            raise Forbidden("you are no longer an active admin: reload the page")
+    others = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == "admin", User.active.is_(True), User.id != user.id)
+    )
+    if not others:
+        raise Conflict(f"{user.name} is the last active admin: make another account admin first")
+
+
 def update_user(
-    *, session: Session, name: str, role: str | None = None, active: bool | None = None
+    *,
+    session: Session,
+    name: str,
+    role: str | None = None,
+    active: bool | None = None,
+    acting_user_id: int | None = None,
 ) -> User:
-    """Change an account's role or switch it off; switching off ends its sessions."""
+    """Change an account's role or switch it off; switching off ends its sessions.
+
+    Raises:
+        NotFound: no such account.
+        Invalid: an unknown role.
+        Forbidden: `acting_user_id` (the admin asking) is the account itself.
+        Conflict: it would leave no active admin.
+    """
     user = get_user(session=session, name=name)
+    if acting_user_id is not None and user.id == acting_user_id:
+        raise Forbidden("you cannot change your own role or switch yourself off")
     if role is not None:
         _check(user.name, role, None)
+    if user.role == "admin" and ((role is not None and role != "admin") or active is False):
+        _keep_an_admin(session, user, acting_user_id)
+    if role is not None:
         user.role = role
     if active is not None:
         user.active = active
@@ -175,10 +244,31 @@ def user_for_token(*, session: Session, plain: str) -> User | None:
     return user
 
 
+def _prune_sessions(session: Session, user_id: int, now: dt.datetime) -> None:
+    """Delete every expired session, and end the account's oldest beyond
+    MAX_SESSIONS_PER_USER - 1 (room for the one about to start)."""
+    session.execute(
+        delete(LoginSession).where(LoginSession.expires_at <= now),
+        execution_options={"synchronize_session": False},
+    )
+    keep = session.scalars(
+        select(LoginSession.id)
+        .where(LoginSession.user_id == user_id)
+        .order_by(LoginSession.expires_at.desc(), LoginSession.id.desc())
+        .limit(MAX_SESSIONS_PER_USER - 1)
+    ).all()
+    session.execute(
+        delete(LoginSession).where(LoginSession.user_id == user_id, LoginSession.id.not_in(keep)),
+        execution_options={"synchronize_session": False},
+    )
+
+
 def start_session(*, session: Session, user: User) -> tuple[LoginSession, str]:
-    """A new sign-in session; returns the row and the cookie value (never stored as such)."""
+    """A new sign-in session; returns the row and the cookie value (never stored as such).
+    Expired sessions are deleted, and the account's oldest beyond MAX_SESSIONS_PER_USER."""
     plain = secrets.token_urlsafe(32)
     now = utcnow()
+    _prune_sessions(session, user.id, now)
     row = LoginSession(
         user_id=user.id,
         digest=digest(plain),
@@ -189,6 +279,21 @@ def start_session(*, session: Session, user: User) -> tuple[LoginSession, str]:
     session.add(row)
     session.flush()
     return row, plain
+
+
+def proxy_session(*, session: Session, user: User) -> tuple[LoginSession, str | None]:
+    """The session of a user the SSO proxy vouches for (it names them on every request): their
+    newest live session, whatever cookie the request carries, or else a new one, whose cookie
+    value is returned for the browser to keep (None when an existing one is reused)."""
+    row = session.scalar(
+        select(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.expires_at > utcnow())
+        .order_by(LoginSession.expires_at.desc())
+        .limit(1)
+    )
+    if row is not None:
+        return row, None
+    return start_session(session=session, user=user)
 
 
 def resolve_session(*, session: Session, cookie: str) -> tuple[User, LoginSession] | None:
