@@ -21,6 +21,7 @@ from starlette.datastructures import FormData
 from app.accounts import service
 from app.accounts.models import User
 from app.accounts.roles import Permission, allows
+from app.audit.events import record_event
 from app.core.config import Settings
 from app.core.deps import FormDep, SessionDep
 from app.core.errors import Forbidden, NotSignedIn
@@ -121,6 +122,14 @@ def _identify(request: Request, session: Session, settings: Settings) -> Princip
         login, plain = service.proxy_session(session=session, user=user)
         if plain is not None:
             request.state.set_session_cookie = plain
+            record_event(
+                session,
+                action="signin.succeeded",
+                subject=f"user {user.name}",
+                request=request,
+                actor=user.name,
+                details={"via": "proxy"},
+            )
         return Principal(user=_account(user), via="proxy", csrf_token=login.csrf_token)
     if found is not None:
         return Principal(user=_account(found[0]), via="session", csrf_token=found[1].csrf_token)

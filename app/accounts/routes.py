@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from app.accounts import service
 from app.accounts.access import SESSION_COOKIE, PrincipalDep, requires
 from app.accounts.limiter import SIGNIN_LIMITER
 from app.accounts.roles import ROLES, Permission
+from app.audit.events import record_event
 from app.core.deps import AdvisorDep, FormDep, IdPath, SessionDep, TemplatesDep
 from app.core.errors import Conflict, Forbidden, Invalid
 from app.core.network import client_address, parse_address, peer_address, relayed
@@ -90,15 +92,29 @@ def signin(
     SIGNIN_LIMITER.succeeded(client, name)
     _, cookie = service.start_session(session=session, user=user)
     request.state.set_session_cookie = cookie
+    _signed_in(request, session, user.name, "password")
     return RedirectResponse(target, status_code=303)
 
 
+def _signed_in(request: Request, session: Session, name: str, via: str) -> None:
+    """Record a successful sign-in in the audit log (who, how, from where)."""
+    record_event(
+        session,
+        action="signin.succeeded",
+        subject=f"user {name}",
+        request=request,
+        actor=name,
+        details={"via": via},
+    )
+
+
 @router.post("/signout", name="signout", dependencies=[requires(Permission.READ)])
-def signout(request: Request, session: SessionDep) -> Response:
+def signout(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     """End the session: its row is deleted and the cookie cleared."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         service.end_session(session=session, cookie=cookie)
+        record_event(session, action="signout", subject=f"user {principal.name}", request=request)
     request.state.clear_session_cookie = True
     return RedirectResponse(str(request.url_for("signin")), status_code=303)
 
@@ -170,6 +186,7 @@ def setup(
     session.info["actor"] = user.name
     _, cookie = service.start_session(session=session, user=user)
     request.state.set_session_cookie = cookie
+    _signed_in(request, session, user.name, "set-up page")
     return RedirectResponse(str(request.url_for("users")), status_code=303)
 
 

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from app.accounts.access import requires
 from app.accounts.roles import Permission
 from app.audit import service
+from app.audit.events import record_event
 from app.core.deps import MAX_ID, AdvisorDep, SessionDep, TemplatesDep
 
 router = APIRouter(include_in_schema=False)
@@ -33,6 +34,14 @@ def audit_log(
         session=session, decision_id=decision, limit=PAGE, offset=(page - 1) * PAGE
     )
     total = service.count_entries(session=session, decision_id=decision)
+    record_event(
+        session,
+        action="audit.viewed",
+        subject="audit log" if decision is None else f"audit log of decision {decision}",
+        request=request,
+        decision_id=decision,
+        details={"decision": decision, "page": page, "verify": verify},
+    )
     context = {
         "ruleset": engine.ruleset,
         "entries": entries,

@@ -68,9 +68,38 @@ def scope_from_form(form: FormData) -> dict[str, Any]:
     spaces, tags one `key=value` per line. Validation is the Scope schema's."""
     accounts = str(form.get("scope_accounts") or "").replace(",", " ").split()
     buckets = str(form.get("scope_buckets") or "").replace(",", " ").split()
+    return {"accounts": accounts, "buckets": buckets, "tags": parse_tag_lines(form)}
+
+
+def tag_lines(tags: dict[str, str] | None) -> str:
+    """Tags as the details form shows them: one `key=value` per line, with `\\` and `=` in a
+    key written `\\\\` and `\\=` (AWS tag keys may hold `=`), so `parse_tag_lines` reads
+    back exactly what was shown."""
+    lines = []
+    for key, value in (tags or {}).items():
+        lines.append(key.replace("\\", "\\\\").replace("=", "\\=") + "=" + value)
+    return "".join(line + "\n" for line in lines)
+
+
+def parse_tag_lines(form: FormData) -> dict[str, str]:
+    """The tags of the details form (`tag_lines` read back): the key ends at the first `=`
+    that no backslash escapes; the value is the rest of the line as it is."""
     tags: dict[str, str] = {}
     for line in str(form.get("scope_tags") or "").splitlines():
-        if line.strip():
-            key, _, value = line.partition("=")
-            tags[key.strip()] = value.strip()
-    return {"accounts": accounts, "buckets": buckets, "tags": tags}
+        if not line.strip():
+            continue
+        key, i, escaped = [], 0, False
+        while i < len(line):
+            char = line[i]
+            if escaped:
+                key.append(char)
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == "=":
+                break
+            else:
+                key.append(char)
+            i += 1
+        tags["".join(key).strip()] = line[i + 1 :].strip()
+    return tags

@@ -21,12 +21,13 @@ from starlette.responses import Response
 from app.accounts.access import PrincipalDep, requires
 from app.accounts.roles import Permission
 from app.advisor.snippets import snippets
+from app.audit.events import record_event
 from app.core.deps import MAX_ID, AdvisorDep, FormDep, IdPath, SessionDep, TemplatesDep
 from app.core.errors import Conflict, Invalid, Problem
 from app.core.htmx import is_htmx, page_or_partial, see_other
 from app.core.pagecache import PageCache
 from app.decisions import approvals, export, service
-from app.decisions.forms import scope_from_form
+from app.decisions.forms import scope_from_form, tag_lines
 from app.decisions.models import STATUSES
 from app.decisions.schemas import DecisionPatch, QueryText, Status
 from app.decisions.tickets import render_ticket_body
@@ -61,12 +62,20 @@ def home(
 @router.get("/decisions.{fmt}", name="decisions_export", dependencies=[requires(Permission.EXPORT)])
 def decisions_export(
     request: Request,
+    session: SessionDep,
     fmt: Literal["csv", "json"],
     status: Annotated[Status | None, Query()] = None,
     since: Annotated[dt.date | None, Query(description="changed on or after (UTC day)")] = None,
     until: Annotated[dt.date | None, Query(description="changed on or before (UTC day)")] = None,
 ) -> Response:
     """Every decision matching the filters, one row each, as CSV or JSON (streamed)."""
+    record_event(
+        session,
+        action="decisions.exported",
+        subject="decisions export",
+        request=request,
+        details={"format": fmt, "status": status, "since": since, "until": until},
+    )
     # The body streams after this function returns: it reads through a session of its own.
     rows = export.stream_rows(request.app.state.sessions, status=status, since=since, until=until)
     pieces = export.as_csv(rows) if fmt == "csv" else export.as_json(rows)
@@ -127,6 +136,7 @@ def _detail_context(
         "questions": engine.ruleset.questions,
         "statuses": STATUSES,
         "errors": errors or {},
+        "scope_tag_lines": tag_lines((view.decision.scope or {}).get("tags")),
     }
 
 
@@ -202,8 +212,9 @@ def decision_details(
     decision_id: IdPath,
 ) -> Response:
     """Change title, description, owner, status and scope (a plain form post)."""
+    # Browsers send a textarea's line breaks as CRLF: read them as the LF they were shown as.
     fields = {
-        name: str(form.get(name, "")).strip()
+        name: str(form.get(name, "")).replace("\r\n", "\n").strip()
         for name in ("title", "description", "owner", "status")
     }
     problems: list[Problem] = []
@@ -212,16 +223,26 @@ def decision_details(
     if fields["status"] not in STATUSES:
         problems.append(Problem(("status",), fields["status"], "is not a status"))
     if not problems:
+        stored = service.get_decision(session=session, decision_id=decision_id).decision
+        given = {
+            "title": fields["title"],
+            "description": fields["description"] or None,
+            "owner": fields["owner"] or None,
+            "status": fields["status"],
+            "scope": scope_from_form(form),
+        }
+        # A field left as the page showed it is no change (the form trims text, the API may
+        # have stored it untrimmed): only what was changed is patched.
+        shown = {
+            "title": stored.title,
+            "description": (stored.description or "").replace("\r\n", "\n").strip() or None,
+            "owner": stored.owner,
+            "status": stored.status,
+        }
+        changed = {k: v for k, v in given.items() if k not in shown or shown[k] != v}
         try:
             patch = DecisionPatch.model_validate(
-                {
-                    "title": fields["title"],
-                    "description": fields["description"] or None,
-                    "owner": fields["owner"] or None,
-                    "status": fields["status"],
-                    "scope": scope_from_form(form),
-                    "revision": str(form.get("revision", "")) or None,
-                }
+                {**changed, "revision": str(form.get("revision", "")) or None}
             )
         except ValidationError as exc:
             for err in exc.errors():

@@ -17,6 +17,8 @@ from pydantic import (
 Status = Literal["draft", "proposed", "approved", "rejected", "superseded"]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 AccountId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+#: Text of one line: no control character (line breaks, tabs, NUL, DEL, C1 controls).
+NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]*$"
 BucketName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")]
 
 
@@ -54,9 +56,18 @@ class Scope(Input):
 
     accounts: list[AccountId] = Field(default_factory=list, max_length=1000)
     buckets: list[BucketName] = Field(default_factory=list, max_length=10000)
+    # AWS tag keys and values: up to 128 and 256 characters, no line breaks or other control
+    # characters (so that the details form's one tag per line reads back what it showed).
     tags: dict[
-        Annotated[str, StringConstraints(min_length=1, max_length=128)],
-        Annotated[str, StringConstraints(max_length=256)],
+        Annotated[
+            str,
+            StringConstraints(
+                strip_whitespace=True, min_length=1, max_length=128, pattern=NO_CONTROL
+            ),
+        ],
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, max_length=256, pattern=NO_CONTROL)
+        ],
     ] = Field(default_factory=dict)
 
 

@@ -218,7 +218,14 @@ def update_decision(
     *, session: Session, engine: Engine, decision_id: int, data: DecisionPatch
 ) -> DecisionView:
     """Change a decision's fields; new answers make a new version. With `data.revision`, the
-    edit is refused (409) if the decision changed since that revision."""
+    edit is refused (409) if the decision changed since that revision. A patch that would
+    change nothing (a details form saved as it was) is no edit: the revision stays and an
+    approved decision stays approved."""
+    if _changes_nothing(session=session, engine=engine, decision_id=decision_id, data=data):
+        view = get_decision(session=session, decision_id=decision_id)
+        if data.revision is not None and data.revision != view.decision.revision:
+            claim_edit(session=session, decision_id=decision_id, base_revision=data.revision)
+        return view
     claim_edit(session=session, decision_id=decision_id, base_revision=data.revision)
     decision = _load(session, decision_id)
     if data.answers is not None:
@@ -264,6 +271,31 @@ def update_decision(
             count_edit=False,
         )
     return DecisionView(decision, _current(session, decision))
+
+
+def _changes_nothing(
+    *, session: Session, engine: Engine, decision_id: int, data: DecisionPatch
+) -> bool:
+    """Whether the patch holds only what the decision holds already (refused values, such as
+    an approval status or a removed title, count as changes: the edit reports them)."""
+    decision = _load(session, decision_id, tickets=False)
+    fields = data.model_dump(exclude_unset=True, exclude={"answers", "note", "revision"})
+    if "scope" in fields:
+        fields["scope"] = fields["scope"] or {}
+    if any(getattr(decision, name) != value for name, value in fields.items()):
+        return False
+    if data.answers is None:
+        return True
+    try:
+        result = engine.evaluate(data.answers)
+    except AnswerError:
+        return False  # the edit refuses them, naming each
+    current = _current(session, decision)
+    return (
+        current is not None
+        and current.answers == result.data["answers"]
+        and current.ruleset_sha256 == result.data["ruleset"]["sha256"]
+    )
 
 
 def list_decisions(

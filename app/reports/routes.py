@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.accounts.access import requires
 from app.accounts.roles import Permission
+from app.audit.events import record_event
 from app.core.deps import MAX_ID, AdvisorDep, IdPath, SessionDep, SettingsDep
 from app.reports import MEDIA_TYPES, SUFFIXES, render
 from app.reports.build import build_report
@@ -23,6 +24,7 @@ router = APIRouter(tags=["reports"])
     dependencies=[requires(Permission.EXPORT)],
 )
 def decision_report(
+    request: Request,
     session: SessionDep,
     engine: AdvisorDep,
     settings: SettingsDep,
@@ -38,6 +40,14 @@ def decision_report(
         session=session, engine=engine, settings=settings, decision_id=decision_id, version=version
     )
     body = render(report, fmt)
+    record_event(
+        session,
+        action="report.downloaded",
+        subject=f"decision {decision_id} report",
+        request=request,
+        decision_id=decision_id,
+        details={"format": fmt, "version": report.decision.version},
+    )
     name = f"atrest-decision-{decision_id}-v{report.decision.version}{SUFFIXES[fmt]}"
     return Response(
         body,
