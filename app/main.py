@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,6 +11,8 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from app.accounts import routes as accounts_pages
 from app.accounts.access import SetupRequired
@@ -17,8 +20,8 @@ from app.advisor import get_engine
 from app.audit import routes as audit_pages
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
-from app.core.errors import DomainError, Invalid, NotSignedIn
-from app.core.health import migration_heads
+from app.core.errors import DomainError, Invalid, NotSignedIn, Unavailable
+from app.core.health import error_class, migration_heads
 from app.core.health import router as health_router
 from app.core.htmx import is_htmx
 from app.core.logging import RequestIdMiddleware
@@ -34,6 +37,9 @@ from app.probe.background import ProbeWorkers
 from app.reports import routes as report_pages
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+DATABASE_UNAVAILABLE = "the database is unreachable or not answering: try again in a few seconds"
+RETRY_AFTER_S = 5
+logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -123,5 +129,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             status_code=exc.status,
         )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    def database_unavailable(request: Request, exc: Exception) -> Response:
+        """The database is unreachable or not answering: 503 (page, fragment or JSON) with
+        Retry-After, never a 500; the log names the error class only, never the URL."""
+        error = error_class(exc)
+        logger.warning("database unavailable (%s)", error, extra={"error": error})
+        response = domain_error(request, Unavailable(DATABASE_UNAVAILABLE))
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
 
     return app

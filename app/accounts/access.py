@@ -179,8 +179,21 @@ def _has_users(request: Request, session: Session) -> bool:
     return found
 
 
-def requires(permission: Permission) -> Any:
-    """The dependency a route declares: the caller must hold `permission`."""
+def requires(permission: Permission, *, identify: bool = True) -> Any:
+    """The dependency a route declares: the caller must hold `permission`.
+
+    `identify=False` (PUBLIC only) declares a route that never resolves the caller: no session,
+    no database, whatever cookie or token the request carries (the health probes).
+    """
+    if not identify:
+        if permission is not Permission.PUBLIC:
+            raise ValueError("only a PUBLIC route may skip identifying its caller")
+
+        def anyone() -> None:
+            return None
+
+        anyone.permission = permission  # type: ignore[attr-defined]  # read by the route walk test
+        return Depends(anyone)
 
     def check(request: Request, session: SessionDep, principal: PrincipalDep) -> Principal:
         if permission is Permission.PUBLIC:

@@ -67,3 +67,9 @@ class Forbidden(DomainError):
     """The account's role does not allow this, or a state-changing request failed CSRF."""
 
     status = 403
+
+
+class Unavailable(DomainError):
+    """The database cannot be reached (or does not answer in time): try again shortly."""
+
+    status = 503

@@ -69,8 +69,12 @@ def readiness(engine: Engine, heads: tuple[str, ...]) -> tuple[bool, dict[str, A
     return True, {"status": "ready", "database": "ok", "migrations": head}
 
 
+# Neither probe resolves the caller: a cookie or token never makes them touch the database.
 @router.get(
-    "/healthz", name="healthz", summary="Liveness", dependencies=[requires(Permission.PUBLIC)]
+    "/healthz",
+    name="healthz",
+    summary="Liveness",
+    dependencies=[requires(Permission.PUBLIC, identify=False)],
 )
 def healthz(request: Request) -> dict[str, str]:
     """Liveness probe with the rule set version; touches no database."""
@@ -82,7 +86,7 @@ def healthz(request: Request) -> dict[str, str]:
     name="readyz",
     summary="Readiness",
     responses={503: {"description": "Database unreachable or migrations not current"}},
-    dependencies=[requires(Permission.PUBLIC)],
+    dependencies=[requires(Permission.PUBLIC, identify=False)],
 )
 def readyz(request: Request) -> JSONResponse:
     """200 when the database answers and is migrated to the head; 503 with the reason if not."""
