@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ from app.accounts.limiter import SIGNIN_LIMITER
 from app.audit.models import AuditEntry
 from app.core.config import Settings
 from app.core.db import upgrade_database
+from app.main import create_app
 from tests.support import COMMAND
 
 PROXY = "127.0.0.2"  # the configured proxy: requests made from a socket bound to it
@@ -254,3 +256,28 @@ def test_atrest_serve_believes_forwarded_headers_from_configured_proxies_only(
             assert "Secure" in vouched.headers["set-cookie"]  # the proxy said https
             fail_signin(proxy, url, "ada", **{"X-Forwarded-For": "203.0.113.9"})
     assert failed_signin_clients(settings) == ["127.0.0.1", "203.0.113.9"]
+
+
+def test_a_relaying_proxy_without_a_user_header_forwards_addresses_only(settings: Settings) -> None:
+    make_user(settings, "ada")
+    relaying = create_app(
+        Settings(
+            database_url=settings.database_url,
+            trusted_proxies=["10.0.0.5/32"],
+            proxy_user_header="",
+        )
+    )
+    try:
+        with TestClient(relaying, client=("10.0.0.5", 4000)) as proxy:
+            named = proxy.get("/api/decisions", headers={"X-Forwarded-User": "ada"})
+            assert named.status_code == 401  # no user header is believed
+            page = proxy.get("/signin")
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+            proxy.post(
+                "/signin",
+                data={"name": "ada", "password": "wrong password", "csrf_token": csrf},
+                headers={"X-Forwarded-For": "203.0.113.9"},
+            )
+    finally:
+        relaying.state.db.dispose()
+    assert failed_signin_clients(settings) == ["203.0.113.9"]
