@@ -131,16 +131,19 @@ def test_approval_steps_are_recorded_with_the_status_change(
             comment="fine",
         )
         session.commit()
+    # The status change is claimed first (one conditional UPDATE), then the step recorded.
     assert actions(sessions)[-4:] == [
-        "approval.created",
         "decision.updated",
         "approval.created",
         "decision.updated",
+        "approval.created",
     ]
-    approve, status = entries(sessions)[-2:]
+    status, approve = entries(sessions)[-2:]
     assert approve.after is not None and approve.after["action"] == "approve"
     assert approve.after["comment"] == "fine"
-    assert status.before == {"status": "proposed"} and status.after == {"status": "approved"}
+    assert status.before is not None and status.after is not None
+    assert status.before["status"] == "proposed" and status.after["status"] == "approved"
+    assert status.after["revision"] == status.before["revision"] + 1
 
 
 def test_draft_autosaves_make_no_entry(sessions: sessionmaker[Session], engine: Engine) -> None:
