@@ -68,7 +68,13 @@ def scope_from_form(form: FormData) -> dict[str, Any]:
     spaces, tags one `key=value` per line. Validation is the Scope schema's."""
     accounts = str(form.get("scope_accounts") or "").replace(",", " ").split()
     buckets = str(form.get("scope_buckets") or "").replace(",", " ").split()
-    return {"accounts": accounts, "buckets": buckets, "tags": parse_tag_lines(form)}
+    readers = str(form.get("scope_reader_accounts") or "").replace(",", " ").split()
+    return {
+        "accounts": accounts,
+        "reader_accounts": readers,
+        "buckets": buckets,
+        "tags": parse_tag_lines(form),
+    }
 
 
 def tag_lines(tags: dict[str, str] | None) -> str:

@@ -30,6 +30,7 @@ from app.decisions import approvals, export, service
 from app.decisions.forms import scope_from_form, tag_lines
 from app.decisions.models import STATUSES
 from app.decisions.schemas import DecisionPatch, QueryText, Status
+from app.decisions.scope import readers_missing, with_readers
 from app.decisions.tickets import render_ticket_body
 from app.probe import service as probe_service
 
@@ -123,14 +124,19 @@ def _detail_context(
 ) -> dict[str, Any]:
     result = None if view.current is None else view.current.result
     rec = None if result is None else result.get("recommendation")
+    # The reader accounts of the scope replace the configuration's placeholder.
+    configuration = None if rec is None else with_readers(rec["configuration"], view.decision.scope)
     return {
         "ruleset": engine.ruleset,
         "decision": view.decision,
         "version": view.current,
         "result": result,
+        "configuration": configuration,
+        "readers_missing": rec is not None
+        and readers_missing(rec["configuration"], view.decision.scope),
         "snippets": None
         if rec is None
-        else _snippets(rec["option"], json.dumps(rec["configuration"], sort_keys=True)),
+        else _snippets(rec["option"], json.dumps(configuration, sort_keys=True)),
         "options": list(engine.ruleset.options.values()),
         "titles": {o.id: o.title for o in engine.ruleset.options.values()},
         "questions": engine.ruleset.questions,
@@ -487,7 +493,7 @@ def decision_ticket_body(
         title=view.decision.title,
         description=view.decision.description,
         option_title=rec["title"],
-        configuration=rec["configuration"],
+        configuration=with_readers(rec["configuration"], view.decision.scope),
         rationale=rec["rationale"],
         warnings=[w["text"] for w in result.get("warnings", [])],
         ruleset_version=result["ruleset"]["version"],

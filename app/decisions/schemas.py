@@ -55,6 +55,8 @@ class Scope(Input):
     """What a decision covers: AWS accounts, bucket names and tags."""
 
     accounts: list[AccountId] = Field(default_factory=list, max_length=1000)
+    # Accounts outside whose principals read the objects: the configuration grants them.
+    reader_accounts: list[AccountId] = Field(default_factory=list, max_length=100)
     buckets: list[BucketName] = Field(default_factory=list, max_length=10000)
     # AWS tag keys and values: up to 128 and 256 characters, no line breaks or other control
     # characters (so that the details form's one tag per line reads back what it showed).

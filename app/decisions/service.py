@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -25,7 +26,7 @@ from app.decisions.models import (
     TicketLink,
     utcnow,
 )
-from app.decisions.schemas import DecisionCreate, DecisionPatch
+from app.decisions.schemas import DecisionCreate, DecisionPatch, Scope
 from app.decisions.tickets import TicketURLError, parse_ticket_url
 
 
@@ -250,7 +251,7 @@ def update_decision(
         )
     if "scope" in fields:
         fields["scope"] = fields["scope"] or {}
-    changed = {name: value for name, value in fields.items() if getattr(decision, name) != value}
+    changed = {name: value for name, value in fields.items() if _stored(decision, name) != value}
     for name, value in changed.items():
         setattr(decision, name, value)
     if changed:
@@ -273,6 +274,18 @@ def update_decision(
     return DecisionView(decision, _current(session, decision))
 
 
+def _stored(decision: Decision, name: str) -> Any:
+    """A field of the decision as a patch would state it (a scope stored before a field was
+    added to Scope reads with that field's default, so saving it unchanged is no change)."""
+    value = getattr(decision, name)
+    if name == "scope":
+        try:
+            return Scope.model_validate(value or {}).model_dump()
+        except ValidationError:  # stored before a rule it breaks: compared as it is
+            return value
+    return value
+
+
 def _changes_nothing(
     *, session: Session, engine: Engine, decision_id: int, data: DecisionPatch
 ) -> bool:
@@ -282,7 +295,7 @@ def _changes_nothing(
     fields = data.model_dump(exclude_unset=True, exclude={"answers", "note", "revision"})
     if "scope" in fields:
         fields["scope"] = fields["scope"] or {}
-    if any(getattr(decision, name) != value for name, value in fields.items()):
+    if any(_stored(decision, name) != value for name, value in fields.items()):
         return False
     if data.answers is None:
         return True

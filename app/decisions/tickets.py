@@ -273,6 +273,15 @@ def acceptance_criteria(configuration: Mapping[str, Any]) -> list[str]:
         header = policy.get("required_encryption_header")
         required = f"the encryption header {_code(header)}" if header else "an encryption header"
         criteria.append(f"The bucket policy denies object writes without {required}.")
+    readers = configuration.get("cross_account_readers")
+    if isinstance(readers, list) and readers:
+        accounts = _join([_code(str(a)) for a in readers])
+        if kms_key and kms_key.get("KeyManager") == "CUSTOMER":
+            criteria.append(
+                f"The key policy lets {accounts} use the key for `kms:Decrypt` only through S3 "
+                "(`kms:ViaService` `s3.<Region>.amazonaws.com`, `kms:CallerAccount`)."
+            )
+        criteria.append(f"The bucket policy lets {accounts} get the objects (`s3:GetObject`).")
     if configuration.get("require_audit_trail"):
         criteria.append("A CloudTrail trail logs KMS management events.")
     criteria.append("Verified with `atrest probe`.")

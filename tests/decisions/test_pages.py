@@ -239,6 +239,7 @@ def test_scope_is_edited_on_the_page_and_refused_values_are_named(client: TestCl
     scope = client.get(f"/api/decisions/{decision_id}").json()["scope"]
     assert scope == {
         "accounts": ["123456789012", "210987654321"],
+        "reader_accounts": [],
         "buckets": ["payments-raw", "payments-curated"],
         "tags": {"data-class": "restricted", "env": "prod"},
     }

@@ -12,9 +12,15 @@ from app.advisor.snippets.common import (
     _Key,
     _key_source,
     _notes,
+    _reader_key_comment,
+    _reader_key_statement,
+    _readers,
     _sq,
     _statements,
 )
+
+#: What kms:ViaService names in the CLI snippet: S3 in the bucket's Region (a placeholder).
+S3_VIA_SERVICE = "s3.<your bucket's Region>.amazonaws.com"
 
 
 def _bare(text: str) -> str:
@@ -52,6 +58,27 @@ def _cli(option: str, configuration: dict[str, Any], bucket: str, key: _Key) -> 
             "# Create the KMS key; note the KeyMetadata.Arn it returns.",
             *_command(*create),
         ]
+    readers = _readers(configuration)
+    if readers and key.customer:
+        grant = _reader_key_statement(readers, via_service=S3_VIA_SERVICE)
+        if not key.literal:  # created above: its whole key policy is set here
+            root = {
+                "Sid": "EnableAccountAdministration",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::<your account id>:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+            document = json.dumps({"Version": "2012-10-17", "Statement": [root, grant]}, indent=2)
+            lines += ["", "# Key policy: your account administers the key; readers decrypt via S3."]
+            lines += _command(
+                "aws kms put-key-policy",
+                f"--key-id {key_id}",
+                "--policy-name default",
+                f"--policy {_sq(document)}",
+            )
+        else:
+            lines += _reader_key_comment(readers, S3_VIA_SERVICE)
     if key.auto_rotation:
         lines += ["", f"# Automatic key rotation every {key.period} days."]
         lines += _command(
@@ -71,10 +98,14 @@ def _cli(option: str, configuration: dict[str, Any], bucket: str, key: _Key) -> 
         bucket_arn=f"arn:aws:s3:::{bucket}",
         objects_arn=f"arn:aws:s3:::{bucket}/*",
         key_arn=key.literal or key.placeholder if _key_source(configuration, key) else None,
+        readers=readers or None,
     )
     if statements:
         document = json.dumps({"Version": "2012-10-17", "Statement": statements}, indent=2)
-        lines += ["", "# Bucket policy: deny what the configuration forbids."]
+        about = "deny what the configuration forbids" + (
+            ", let the readers get objects" if readers else ""
+        )
+        lines += ["", f"# Bucket policy: {about}."]
         lines += _command(
             "aws s3api put-bucket-policy", f"--bucket {b}", f"--policy {_sq(document)}"
         )

@@ -8,9 +8,13 @@ import yaml
 
 from app.advisor.snippets.common import (
     _comment,
+    _is_account,
     _Key,
     _key_source,
     _notes,
+    _reader_key_comment,
+    _reader_key_statement,
+    _readers,
     _rules,
     _statements,
 )
@@ -35,6 +39,17 @@ def _cloudformation(option: str, configuration: dict[str, Any], bucket: str, key
     outputs: dict[str, Any] = {}
     if source == "parameter":
         parameters["KmsKeyArn"] = {"Type": "String", "Description": "ARN of the KMS key to use"}
+    accounts = _readers(configuration)
+    readers: Any = None
+    if accounts and all(_is_account(a) for a in accounts):
+        readers = accounts
+    elif accounts:
+        parameters["ReaderAccountIds"] = {
+            "Type": "CommaDelimitedList",
+            "Description": "Ids of the AWS accounts that read the objects",
+            "AllowedPattern": "^[0-9]{12}$",
+        }
+        readers = {"Ref": "ReaderAccountIds"}
     if key.created:
         props: dict[str, Any] = {
             "Description": f"S3 encryption key for bucket {bucket}",
@@ -53,6 +68,9 @@ def _cloudformation(option: str, configuration: dict[str, Any], bucket: str, key
                 ],
             },
         }
+        if readers is not None:
+            via = {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}
+            props["KeyPolicy"]["Statement"].append(_reader_key_statement(readers, via_service=via))
         if key.origin == "EXTERNAL":
             props["Origin"] = "EXTERNAL"
         if key.auto_rotation:
@@ -100,6 +118,7 @@ def _cloudformation(option: str, configuration: dict[str, Any], bucket: str, key
         bucket_arn={"Fn::GetAtt": ["Bucket", "Arn"]},
         objects_arn={"Fn::Sub": "${Bucket.Arn}/*"},
         key_arn=key_arn,
+        readers=readers,
     )
     if statements:
         resources["BucketPolicy"] = {
@@ -141,6 +160,8 @@ def _cloudformation(option: str, configuration: dict[str, Any], bucket: str, key
             *_notes(configuration, key),
         ]
     )
+    if readers is not None and key.customer and not key.created:
+        header += _reader_key_comment(accounts, "s3.<your bucket's Region>.amazonaws.com")
     body = yaml.dump(
         template, Dumper=_NoAliasDumper, sort_keys=False, default_flow_style=False, width=1000
     )

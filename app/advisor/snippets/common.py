@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_ROTATION_DAYS = 365  # KMS's default automatic rotation period
 TRAIL_LOG_BUCKET = "<your trail log bucket>"
+READER_PLACEHOLDER = "<reader account id>"
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,42 @@ def _notes(configuration: dict[str, Any], key: _Key) -> list[str]:
     if key.on_demand:
         notes.append("Rotate on demand whenever you decide, in addition to the schedule:")
         notes.append(f"aws kms rotate-key-on-demand --key-id {_sq(key.literal or key.placeholder)}")
+    readers = _readers(configuration)
+    if readers:
+        who = ", ".join(readers)
+        text = f"Other accounts read the objects ({who}): the bucket policy lets them get them"
+        if key.customer:
+            text += (
+                ", and the key policy lets them use the key for kms:Decrypt only through S3 in "
+                "the bucket's Region (kms:ViaService, kms:CallerAccount)"
+            )
+        notes.append(
+            text + ". Each reader account must also allow its own users and roles s3:GetObject "
+            "on the bucket" + (" and kms:Decrypt on the key" if key.customer else "") + " in "
+            "their IAM policies."
+        )
+        if key.customer:
+            notes.append(
+                "From another account, name the key by its full key ARN, never by an alias or "
+                "a key id: those resolve in the caller's own account."
+            )
+    policy = configuration.get("bucket_policy") or {}
+    if policy.get("deny_unencrypted_writes") and _header(configuration) != "SSE-C":
+        notes.append(
+            "The bucket policy denies every PutObject that does not send the "
+            "x-amz-server-side-encryption header (and, with a KMS key, the "
+            "x-amz-server-side-encryption-aws-kms-key-id header): clients that rely on the "
+            "bucket's default encryption fail with AccessDenied. To rely on the default "
+            'instead, deny only a wrong header: add "Null": {"s3:x-amz-server-side-encryption": '
+            '"false"} to the condition of DenyWritesWithoutRequiredEncryption'
+            + (
+                ' and "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"} to '
+                "that of DenyWritesWithOtherKmsKey."
+                if str(_header(configuration)).startswith("aws:kms")
+                and _key_source(configuration, key)
+                else "."
+            )
+        )
     if configuration.get("require_audit_trail"):
         notes.append(
             "Key-use audit is required: a logging, multi-Region CloudTrail trail with management "
@@ -153,14 +191,71 @@ def _comment(lines: list[str]) -> list[str]:
     return out
 
 
-def _statements(
-    configuration: dict[str, Any], *, bucket_arn: Any, objects_arn: Any, key_arn: Any
-) -> list[dict[str, Any]]:
-    """The bucket policy statements of `bucket_policy`, with the ARNs in the target's syntax."""
+def _readers(configuration: dict[str, Any]) -> list[str]:
+    """The accounts that read the objects from other accounts (ids or placeholders)."""
+    return [str(a) for a in configuration.get("cross_account_readers") or []]
+
+
+def _header(configuration: dict[str, Any]) -> Any:
+    """The encryption header the bucket policy requires on writes."""
     policy = configuration.get("bucket_policy") or {}
-    rules = _rules(configuration)
+    return policy.get("required_encryption_header") or (
+        _rules(configuration)[0].get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
+    )
+
+
+def _reader_key_statement(readers: Any, *, via_service: Any) -> dict[str, Any]:
+    """The key policy statement that lets the reader accounts decrypt through S3 only.
+
+    `readers` is the accounts in the target's syntax (a list of ids, or a reference to one).
+    """
+    return {
+        "Sid": "AllowReaderAccountsToDecryptThroughS3",
+        "Effect": "Allow",
+        "Principal": {"AWS": readers},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {
+            "StringEquals": {"kms:ViaService": via_service, "kms:CallerAccount": readers}
+        },
+    }
+
+
+def _is_account(value: str) -> bool:
+    return len(value) == 12 and value.isascii() and value.isdigit()
+
+
+def _reader_key_comment(readers: list[str], via_service: str) -> list[str]:
+    """The reader statement as comment lines, for a key these snippets do not create."""
+    grant = _reader_key_statement(readers, via_service=via_service)
+    about = (
+        "The key is not created here: add this statement to its key policy (aws kms "
+        "get-key-policy, merge, aws kms put-key-policy --policy-name default):"
+    )
+    return ["", *_comment([about])] + [
+        f"# {line}" for line in json.dumps(grant, indent=2).splitlines()
+    ]
+
+
+def _statements(
+    configuration: dict[str, Any],
+    *,
+    bucket_arn: Any,
+    objects_arn: Any,
+    key_arn: Any,
+    readers: Any = None,
+) -> list[dict[str, Any]]:
+    """The bucket policy statements of `bucket_policy`, with the ARNs in the target's syntax;
+    with `readers` (the reader accounts in the target's syntax), the statement that lets them
+    get the objects comes first."""
+    policy = configuration.get("bucket_policy") or {}
     deny: dict[str, Any] = {"Effect": "Deny", "Principal": "*"}
     statements: list[dict[str, Any]] = []
+    if readers is not None:
+        statements.append(
+            {"Sid": "AllowReaderAccountsToReadObjects", "Effect": "Allow"}
+            | {"Principal": {"AWS": readers}, "Action": "s3:GetObject", "Resource": objects_arn}
+        )
     if policy.get("deny_insecure_transport"):
         statements.append(
             {"Sid": "DenyInsecureTransport", **deny, "Action": "s3:*"}
@@ -170,9 +265,7 @@ def _statements(
     if not policy.get("deny_unencrypted_writes"):
         return statements
     put: dict[str, Any] = {**deny, "Action": "s3:PutObject", "Resource": objects_arn}
-    header = policy.get("required_encryption_header") or (
-        rules[0].get("ApplyServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
-    )
+    header = _header(configuration)
     if header == "SSE-C":
         condition = {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "true"}}
         return [*statements, {"Sid": "DenyWritesWithoutSSEC", **put, "Condition": condition}]

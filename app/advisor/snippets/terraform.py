@@ -6,9 +6,13 @@ from typing import Any
 
 from app.advisor.snippets.common import (
     _comment,
+    _is_account,
     _Key,
     _key_source,
     _notes,
+    _reader_key_comment,
+    _reader_key_statement,
+    _readers,
     _rules,
     _statements,
 )
@@ -41,6 +45,21 @@ def _terraform(option: str, configuration: dict[str, Any], bucket: str, key: _Ke
     if configuration.get("require_audit_trail"):
         about = "Existing bucket that receives the CloudTrail logs"
         blocks.append(_variable("trail_log_bucket", about, "string"))
+    accounts = _readers(configuration)
+    readers: Any = None
+    if accounts:
+        known = accounts if all(_is_account(a) for a in accounts) else None
+        check = _blk(
+            "validation",
+            (
+                "condition",
+                _Raw('alltrue([for a in var.reader_account_ids : can(regex("^[0-9]{12}$", a))])'),
+            ),
+            ("error_message", "Each reader account id is 12 digits."),
+        )
+        about = "Ids of the AWS accounts that read the objects"
+        blocks.append(_variable("reader_account_ids", about, "list(string)", known, check))
+        readers = _Raw("var.reader_account_ids")
     period: Any = key.period
     if key.created and key.auto_rotation and key.period_range:
         low, high = key.period_range
@@ -65,6 +84,24 @@ def _terraform(option: str, configuration: dict[str, Any], bucket: str, key: _Ke
             if key.auto_rotation:
                 attributes.append(("rotation_period_in_days", period))
         attributes.append(("deletion_window_in_days", 30))
+        if readers is not None:
+            root = {
+                "Sid": "EnableAccountAdministration",
+                "Effect": "Allow",
+                "Principal": {
+                    "AWS": _Raw(
+                        '"arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"'
+                    )
+                },
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+            via = _Raw('"s3.${data.aws_region.current.region}.amazonaws.com"')
+            grant = _reader_key_statement(readers, via_service=via)
+            document = _hcl({"Version": "2012-10-17", "Statement": [root, grant]}, 1)
+            attributes.append(("policy", _Raw(f"jsonencode({document})")))
+            blocks.append(_Block('data "aws_caller_identity" "current"', ()))
+            blocks.append(_Block('data "aws_region" "current"', ()))
         blocks.append(_Block(f'resource "{key_type}" "this"', tuple(attributes)))
     rules = []
     for rule in _rules(configuration):
@@ -92,6 +129,7 @@ def _terraform(option: str, configuration: dict[str, Any], bucket: str, key: _Ke
         bucket_arn=_Raw("aws_s3_bucket.this.arn"),
         objects_arn=_Raw('"${aws_s3_bucket.this.arn}/*"'),
         key_arn=key_arn,
+        readers=readers,
     )
     if statements:
         document = _hcl({"Version": "2012-10-17", "Statement": statements}, 1)
@@ -126,4 +164,6 @@ def _terraform(option: str, configuration: dict[str, Any], bucket: str, key: _Ke
             *_notes(configuration, key),
         ]
     )
+    if readers is not None and key.customer and not key.created:
+        header += _reader_key_comment(accounts, "s3.<your bucket's Region>.amazonaws.com")
     return "\n".join(header) + "\n\n" + "\n".join(_hcl_block(b) for b in blocks)
