@@ -29,7 +29,7 @@ from app.demo.fidelity import moto_fidelity
 from app.demo.world import DEMO_REGION, TRAIL_NAME, DemoBucket, seed
 from app.probe.target import Target
 
-INSTALL_HINT = "pip install 'atrest[demo]'"
+INSTALL_HINT = "pip install -e '.[demo]' in the atrest checkout (or make demo)"
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo"}
 # Anything that could make boto3 in this process pick other credentials or another endpoint.
 CLEARED_VARIABLES = (

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import DISTRIBUTION
 from app.advisor.evaluate import Engine
 from app.advisor.schema import Question
 from app.core.config import Settings
@@ -29,7 +30,7 @@ from app.reports.evidence import probe_evidence
 
 def _generator() -> str:
     try:
-        return f"atrest {metadata.version('atrest')}"
+        return f"atrest {metadata.version(DISTRIBUTION)}"
     except metadata.PackageNotFoundError:  # running from a checkout that was never installed
         return "atrest"
 

@@ -251,7 +251,7 @@ def test_a_taken_port_is_refused_with_a_clear_message() -> None:
 def test_missing_moto_is_refused_with_the_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "moto.server", None)
     with (
-        pytest.raises(DemoUnavailable, match=re.escape("pip install 'atrest[demo]'")),
+        pytest.raises(DemoUnavailable, match=re.escape("pip install -e '.[demo]' in the atrest checkout")),
         moto_server(),
     ):
         pass
