@@ -27,18 +27,24 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 ## venv: only create .venv with atrest installed (make run and make test do this themselves)
 venv: $(VENV)/.installed
 
-## run: start the web app on http://127.0.0.1:8000 (migrations applied first)
+# Ports for `make run` and `make demo` (PORT=9000), and the demo's moto server (MOTO_PORT);
+# empty: ATREST_PORT / ATREST_DEMO_MOTO_PORT when set, else 8000 and a free port.
+PORT ?=
+MOTO_PORT ?=
+
+## run: start the web app on http://127.0.0.1:8000 (migrations applied first; PORT=...)
 run: $(VENV)/.installed
-	$(BIN)/atrest serve
+	$(BIN)/atrest serve $(if $(PORT),--port $(PORT))
 
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[demo]'
 	@touch $@ $(VENV)/.installed
 
-## demo: the web app with a local moto S3/KMS/CloudTrail/STS server and sample buckets
+## demo: the web app with a local moto S3/KMS/CloudTrail/STS server and sample buckets (PORT=...,
+## MOTO_PORT=...)
 ## (no AWS account needed; dummy credentials, everything on 127.0.0.1)
 demo: $(VENV)/.installed-demo
-	$(BIN)/atrest demo
+	$(BIN)/atrest demo $(if $(PORT),--port $(PORT)) $(if $(MOTO_PORT),--moto-port $(MOTO_PORT))
 
 ## test: lint, format check, type check, then the whole suite on SQLite and PostgreSQL, browser
 ## tests in Chromium (the PostgreSQL server reaches pytest as ATREST_TEST_POSTGRES_URL)

@@ -421,8 +421,22 @@ def _interrupt_stale_probe_runs(settings: Settings) -> None:
 
 @cli.command()
 def demo(
-    host: Annotated[str, typer.Option(help="Address the web app listens on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port of the web app")] = 8000,
+    host: Annotated[
+        str, typer.Option(envvar="ATREST_HOST", help="Address the web app listens on")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(envvar="ATREST_PORT", min=1, max=65535, help="Port of the web app")
+    ] = 8000,
+    moto_port: Annotated[
+        int,
+        typer.Option(
+            "--moto-port",
+            envvar="ATREST_DEMO_MOTO_PORT",
+            min=0,
+            max=65535,
+            help="Port of the demo's moto server on 127.0.0.1 (default 0: a free one)",
+        ),
+    ] = 0,
     database_url: Annotated[
         str | None,
         typer.Option(
@@ -441,6 +455,7 @@ def demo(
         run_demo(
             host=host,
             port=port,
+            moto_port=moto_port,
             database_url=database_url,
             open_browser=open_browser,
             echo=typer.echo,

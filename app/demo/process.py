@@ -67,11 +67,11 @@ def dummy_credentials(region: str = DEMO_REGION) -> Iterator[None]:
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """A moto server on 127.0.0.1 and a free port, while open; yields its URL.
+def moto_server(port: int = 0) -> Iterator[str]:
+    """A moto server on 127.0.0.1 and `port` (0: a free one), while open; yields its URL.
 
     Raises:
-        DemoUnavailable: moto (with its server extra) is not installed.
+        DemoUnavailable: moto (with its server extra) is not installed, or the port is taken.
     """
     try:
         from moto.server import ThreadedMotoServer
@@ -81,7 +81,9 @@ def moto_server() -> Iterator[str]:
         ) from None
     # One log line per request would bury the demo's own output.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    if port:
+        check_port("127.0.0.1", port, option="--moto-port")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     try:
@@ -90,8 +92,9 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
-def check_port(host: str, port: int) -> None:
-    """Raise DemoUnavailable when the web app could not listen on host:port."""
+def check_port(host: str, port: int, *, option: str = "--port") -> None:
+    """Raise DemoUnavailable when a server could not listen on host:port (`option` chooses
+    another)."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
         with socket.socket(family, kind, proto) as trial:
@@ -100,7 +103,7 @@ def check_port(host: str, port: int) -> None:
     except OSError as exc:
         raise DemoUnavailable(
             f"cannot listen on {host}:{port} ({exc.strerror or exc}); another server may be "
-            "running there: choose another port with --port"
+            f"running there: choose another port with {option}"
         ) from None
 
 
@@ -207,6 +210,7 @@ def run_demo(
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
+    moto_port: int = 0,
     database_url: str | None = None,
     open_browser: bool = False,
     echo: Callable[[str], object] = print,
@@ -220,6 +224,7 @@ def run_demo(
     Args:
         host: Address the web app listens on.
         port: Its port.
+        moto_port: The moto server's port on 127.0.0.1 (0: a free one).
         database_url: A database to use instead of the temporary one.
         open_browser: Open the sample decision in a browser once the app is up.
         echo: Where the announcement goes, line by line.
@@ -235,7 +240,7 @@ def run_demo(
     check_port(host, port)
     with ExitStack() as stack:
         stack.enter_context(dummy_credentials())
-        moto_url = stack.enter_context(moto_server())
+        moto_url = stack.enter_context(moto_server(moto_port))
         stack.enter_context(moto_fidelity())
         temporary = database_url is None
         if database_url is None:

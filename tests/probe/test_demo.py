@@ -251,7 +251,9 @@ def test_a_taken_port_is_refused_with_a_clear_message() -> None:
 def test_missing_moto_is_refused_with_the_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "moto.server", None)
     with (
-        pytest.raises(DemoUnavailable, match=re.escape("pip install -e '.[demo]' in the atrest checkout")),
+        pytest.raises(
+            DemoUnavailable, match=re.escape("pip install -e '.[demo]' in the atrest checkout")
+        ),
         moto_server(),
     ):
         pass
@@ -350,3 +352,57 @@ def test_run_demo_serves_the_sample_decision_and_cleans_up(engine: Engine) -> No
     assert process.returncode == 0, "".join(output)
     assert "stopped" in output[-1]
     assert not Path(database).parent.exists()
+
+
+def test_atrest_demo_takes_its_ports_from_the_environment_and_options() -> None:
+    """`atrest demo` binds ATREST_PORT (not 8000) and the moto port given; make passes them."""
+    from tests.support import COMMAND
+
+    port, moto_port = free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATREST_")}
+    env["ATREST_PORT"] = str(port)
+    process = subprocess.Popen(
+        [*COMMAND, "demo", "--moto-port", str(moto_port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    output: list[str] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        deadline = time.monotonic() + 30
+        wait_for(lines, rf"moto server\s+http://127\.0\.0\.1:{moto_port}\b", deadline)
+        wait_for(lines, r"Uvicorn running on", deadline)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            assert response.status == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, "".join(output)
+    taken = subprocess.run(
+        [*COMMAND, "demo", "--port", "0"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert taken.returncode == 2 and "--port" in taken.stderr and "Traceback" not in taken.stderr
+    plan = subprocess.run(
+        ["make", "-n", "run", "demo", "PORT=9123", "MOTO_PORT=9124"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "atrest serve --port 9123" in plan
+    assert "atrest demo --port 9123 --moto-port 9124" in plan
