@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.advisor.answers import AnswerError
 from app.advisor.evaluate import Engine, Result
 from app.core.errors import Conflict, Invalid, NotFound, Problem
+from app.core.search import contains_text
 from app.decisions.approvals import reopen
 from app.decisions.diff import OutcomeDiff, diff_outcomes
 from app.decisions.models import (
@@ -336,9 +337,9 @@ def list_decisions(
             )
         )
     if q:
-        like = f"%{q.strip().lower()}%"
+        needle = q.strip()
         query = query.where(
-            or_(func.lower(Decision.title).like(like), func.lower(Decision.description).like(like))
+            or_(contains_text(Decision.title, needle), contains_text(Decision.description, needle))
         )
     query = query.order_by(Decision.updated_at.desc(), Decision.id.desc()).limit(limit)
     return session.scalars(query).all()

@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, exists, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.core.errors import Conflict, Invalid, NotFound, Problem
+from app.core.search import contains_text
 from app.decisions.models import Decision, DecisionVersion, utcnow
 from app.decisions.tickets import TicketURLError, parse_ticket_url
 from app.probe.checks import CHECK_IDS, STATUS_ORDER
@@ -258,7 +259,7 @@ def run_results(*, session: Session, run: ProbeRun, filters: Filters) -> Results
     if filters.status:
         query = query.where(ProbeBucket.status == filters.status)
     if filters.q:
-        query = query.where(ProbeBucket.bucket.contains(filters.q, autoescape=True))
+        query = query.where(contains_text(ProbeBucket.bucket, filters.q))
     if filters.check:
         query = query.where(
             exists().where(

@@ -212,6 +212,26 @@ def test_list_filters_by_status_and_text(client: TestClient) -> None:
     assert client.get("/api/decisions", params={"status": "done"}).status_code == 422
 
 
+def test_text_search_takes_like_wildcards_literally(client: TestClient) -> None:
+    create(client, title="100% encrypted", description="all of it")
+    create(client, title="Backups_2026", description="nightly")
+    create(client, title="Plain", description="a/b path")
+    create(client, title="Other", description="nothing special")
+    expected = {
+        "%": ["100% encrypted"],
+        "_": ["Backups_2026"],
+        "/": ["Plain"],
+        "0%": ["100% encrypted"],
+    }
+    for q, titles in expected.items():
+        found = [d["title"] for d in client.get("/api/decisions", params={"q": q}).json()]
+        assert found == titles, q
+        page = client.get("/decisions", params={"q": q}).text
+        assert [t for t in ("100% encrypted", "Backups_2026", "Plain", "Other") if t in page] == (
+            titles
+        ), q
+
+
 def test_unknown_decision_is_404_with_a_message(client: TestClient) -> None:
     response = client.get("/api/decisions/4242")
     assert response.status_code == 404
