@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -24,6 +24,7 @@ from app.core.errors import DomainError, Invalid, NotSignedIn, Unavailable
 from app.core.health import error_class, migration_heads
 from app.core.health import router as health_router
 from app.core.htmx import is_htmx
+from app.core.inputs import refuse_bad_text
 from app.core.logging import RequestIdMiddleware
 from app.core.network import ForwardedProtoMiddleware
 from app.core.pagecache import PageCache
@@ -60,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         version="0.1.0",
         lifespan=lifespan,
+        # Before any route (and its sign-in check): NUL or lone surrogates anywhere are a 422.
+        dependencies=[Depends(refuse_bad_text)],
     )
     app.state.settings = settings
     app.state.advisor = get_engine(settings.rules_dir)
@@ -110,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if isinstance(exc, Invalid):
                 detail = [
                     {
-                        "loc": ["body", *p.loc],
+                        "loc": [p.where, *p.loc],
                         "msg": p.message,
                         "input": p.value,
                         "type": "value_error",

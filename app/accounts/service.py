@@ -20,6 +20,7 @@ from app.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from app.decisions.models import utcnow
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
+MAX_NAME = 64
 MIN_PASSWORD = 12
 TOKEN_PREFIX = "atr_"
 SESSION_LIFETIME = dt.timedelta(hours=12)
@@ -323,9 +324,12 @@ def list_tokens(*, session: Session, user_id: int) -> Sequence[ApiToken]:
 
 
 def record_failed_signin(*, session: Session, name: str, client: str) -> None:
-    """Append a failed sign-in to the audit log (the name tried and the address)."""
+    """Append a failed sign-in to the audit log (the name tried and the address); a name
+    longer than any account's is cut to that length (the entry's subject has 200 characters)."""
     from app.audit.recorder import append
 
+    if len(name) > MAX_NAME:
+        name = f"{name[:MAX_NAME]}… ({len(name)} characters)"
     append(
         session,
         action="signin.failed",

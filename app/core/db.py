@@ -50,7 +50,9 @@ def make_engine(settings: Settings) -> Engine:
     from app.audit.recorder import install
 
     install()
-    return create_engine(settings.database_url, pool_pre_ping=not is_sqlite)
+    # Statement parameters hold user input and token digests: never in an error's message,
+    # so never in a logged traceback.
+    return create_engine(settings.database_url, pool_pre_ping=not is_sqlite, hide_parameters=True)
 
 
 def upgrade_database(settings: Settings) -> None:
@@ -70,7 +72,12 @@ def upgrade_database(settings: Settings) -> None:
         return
     # Several app processes may start at once against one PostgreSQL database: a session-level
     # advisory lock makes them migrate one at a time (the later ones find the schema at head).
-    locker = create_engine(settings.database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    locker = create_engine(
+        settings.database_url,
+        poolclass=NullPool,
+        isolation_level="AUTOCOMMIT",
+        hide_parameters=True,
+    )
     try:
         with locker.connect() as connection:
             connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})

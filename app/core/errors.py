@@ -8,11 +8,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Problem:
-    """One refused input: where it is (a path of field names), the value, and why."""
+    """One refused input: where it is (a path of field names), the value, and why; `where`
+    is the part of the request that held it (body, query or path)."""
 
     loc: tuple[str | int, ...]
     value: Any
     message: str
+    where: str = "body"
 
 
 class DomainError(Exception):

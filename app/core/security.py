@@ -36,6 +36,19 @@ HEADERS = (
 SESSION_MAX_AGE = 12 * 3600
 
 
+def _server_error(path: str) -> tuple[Message, Message]:
+    """A 500 answer's two messages: JSON under /api/, plain text elsewhere."""
+    api = path.startswith("/api/")
+    body = b'{"detail": "Internal Server Error"}' if api else b"Internal Server Error"
+    kind = b"application/json" if api else b"text/plain; charset=utf-8"
+    start = {
+        "type": "http.response.start",
+        "status": 500,
+        "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())],
+    }
+    return start, {"type": "http.response.body", "body": body}
+
+
 class BodyTooLarge(Exception):
     """The request body went over the limit while it was being read."""
 
@@ -81,9 +94,12 @@ class SecurityMiddleware:
         if secure is None:
             secure = scope.get("scheme") == "https"
         path = str(scope.get("path", ""))
+        started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = list(message.get("headers") or [])
                 policy = DOCS_CSP if path.startswith("/docs") else CSP
                 headers.append((b"content-security-policy", policy.encode()))
@@ -111,6 +127,14 @@ class SecurityMiddleware:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
             await self._too_large(send)
+        except Exception:
+            # A failure the app did not answer: the 500 gets the headers (and, from the
+            # middleware outside, the request id) of every other response; the server still
+            # logs the exception. Once a response has started, only the connection can drop.
+            if not started:
+                for message in _server_error(path):
+                    await send_with_headers(message)
+            raise
 
     async def _too_large(self, send: Send) -> None:
         body = f'{{"detail": "request body larger than {self.max_body_bytes} bytes"}}'.encode()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -52,7 +53,7 @@ def _query(status: str | None, since: dt.date | None, until: dt.date | None) -> 
         query = query.where(Decision.status == status)
     if since is not None:
         query = query.where(Decision.updated_at >= dt.datetime.combine(since, dt.time(), dt.UTC))
-    if until is not None:
+    if until is not None and until < dt.date.max:  # until the last day there is: no bound
         end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
         query = query.where(Decision.updated_at < end)
     return query
@@ -153,9 +154,20 @@ def stream_rows(
     since: dt.date | None = None,
     until: dt.date | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """export_rows through a session of its own, closed when the rows are exhausted."""
-    with sessions() as session:
-        yield from export_rows(session=session, status=status, since=since, until=until)
+    """export_rows through a session of its own, closed when the rows are exhausted.
+
+    The first row is read here, before the caller starts a streamed response: a filter the
+    query cannot use or a database that cannot answer fails while an error can still be the
+    answer, not after a 200 and half a body.
+    """
+
+    def rows() -> Iterator[dict[str, Any]]:
+        with sessions() as session:
+            yield from export_rows(session=session, status=status, since=since, until=until)
+
+    pending = rows()
+    first = next(pending, None)
+    return pending if first is None else itertools.chain([first], pending)
 
 
 def as_csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:

@@ -17,6 +17,7 @@ from app.accounts.roles import Permission
 from app.core.deps import AdvisorDep, FormDep, IdPath, SessionDep, SettingsDep, TemplatesDep
 from app.core.errors import Conflict, Invalid, NotFound, Problem
 from app.core.htmx import is_htmx, page_or_partial, see_other
+from app.core.inputs import parse_id, shown
 from app.decisions.service import get_decision
 from app.probe import service
 from app.probe.background import ProbeWorkers
@@ -164,6 +165,16 @@ def probe_progress(
     return templates.TemplateResponse(request, "probe/partials/run_body.html", context)
 
 
+def _run_to_return_to(run_id: str) -> int:
+    """The run a plain (non-HTMX) ticket form returns to, from its hidden run_id field."""
+    if not run_id:
+        raise NotFound("the form did not say which run to return to")
+    back = parse_id(run_id)
+    if back is None:
+        raise Invalid([Problem(("run_id",), shown(run_id), "must be a run id (a whole number)")])
+    return back
+
+
 def _ticket_cell(
     request: Request,
     session: SessionDep,
@@ -186,7 +197,7 @@ def _ticket_cell(
         "tickets": tickets,
         "ticket_error": error,
         "ticket_url": url,
-        "run_id": run_id if run_id.isdigit() else "",
+        "run_id": run_id if parse_id(run_id) else "",
     }
     return templates.TemplateResponse(
         request,
@@ -234,12 +245,11 @@ def finding_ticket_add(
             url=url if error else "",
             run_id=run_id,
         )
-    if not run_id.isdigit():
-        raise NotFound("the form did not say which run to return to")
+    back = _run_to_return_to(run_id)
     if error is not None:
         raise Invalid([Problem(("url",), url, error)])
     return see_other(
-        request, "probe_run", f"#f-{bucket}-{check}", decision_id=decision_id, run_id=int(run_id)
+        request, "probe_run", f"#f-{bucket}-{check}", decision_id=decision_id, run_id=back
     )
 
 
@@ -265,14 +275,13 @@ def finding_ticket_remove(
         return _ticket_cell(
             request, session, templates, decision_id, link.bucket, link.check, run_id=run_id
         )
-    if not run_id.isdigit():
-        raise NotFound("the form did not say which run to return to")
+    back = _run_to_return_to(run_id)
     return see_other(
         request,
         "probe_run",
         f"#f-{link.bucket}-{link.check}",
         decision_id=decision_id,
-        run_id=int(run_id),
+        run_id=back,
     )
 
 
