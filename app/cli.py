@@ -400,7 +400,10 @@ def probe(
 
 
 def _interrupt_stale_probe_runs(settings: Settings) -> None:
-    """Runs left queued or running by a stopped app are marked interrupted at start."""
+    """Runs left queued or running by a stopped app (their lease expired) are marked
+    interrupted at start; a live process's runs are not (its heartbeat keeps them)."""
+    import datetime as dt
+
     from sqlalchemy.orm import Session
 
     from app.core.db import make_engine
@@ -409,7 +412,8 @@ def _interrupt_stale_probe_runs(settings: Settings) -> None:
     db = make_engine(settings)
     try:
         with Session(db) as session:
-            count = interrupt_stale_runs(session=session)
+            lease = dt.timedelta(seconds=settings.probe_lease_seconds)
+            count = interrupt_stale_runs(session=session, lease=lease)
             session.commit()
     finally:
         db.dispose()

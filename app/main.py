@@ -34,7 +34,7 @@ from app.decisions import api as decisions_api
 from app.decisions import questionnaire
 from app.decisions import routes as decisions_pages
 from app.probe import routes as probe_pages
-from app.probe.background import ProbeWorkers
+from app.probe.background import Lease, ProbeWorkers
 from app.reports import routes as report_pages
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
@@ -49,6 +49,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Runs left by a dead process are marked interrupted now, then every sweep interval;
+        # the runs this process holds are kept alive by its heartbeat.
+        app.state.probe_workers.start()
         yield
         # Running probes stop at their next bucket and are marked interrupted.
         app.state.probe_workers.shutdown()
@@ -70,7 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = make_sessionmaker(app.state.db)
     app.state.templates = make_templates()
     app.state.page_cache = PageCache()
-    app.state.probe_workers = ProbeWorkers(app.state.sessions, settings.probe_workers)
+    app.state.probe_workers = ProbeWorkers(
+        app.state.sessions, settings.probe_workers, lease=Lease.of(settings)
+    )
     app.state.migration_heads = migration_heads()  # for /readyz
     app.add_middleware(
         SecurityMiddleware,

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, IPvAnyNetwork, field_validator
+from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.advisor.loader import default_rules_dir
@@ -34,6 +34,24 @@ class Settings(BaseSettings):
         ),
     )
     probe_workers: int = Field(default=2, ge=1, le=16, description="Probes run at once")
+    probe_heartbeat_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="How often a process writes the heartbeat of the probe runs it holds",
+    )
+    probe_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description=(
+            "A queued or running probe run without a heartbeat for this long is stale (its "
+            "process died or lost the database): any app process marks it interrupted"
+        ),
+    )
+    probe_sweep_seconds: float = Field(
+        default=15.0, gt=0, le=600, description="How often each app process looks for stale runs"
+    )
     trusted_proxies: list[IPvAnyNetwork] = Field(
         default_factory=list,
         description=(
@@ -79,6 +97,16 @@ class Settings(BaseSettings):
         if twice:
             raise ValueError(f"probe target names must be unique: {', '.join(twice)} repeated")
         return targets
+
+    @model_validator(mode="after")
+    def _lease_outlives_heartbeats(self) -> Settings:
+        if self.probe_lease_seconds < 3 * self.probe_heartbeat_seconds:
+            raise ValueError(
+                f"probe_lease_seconds ({self.probe_lease_seconds:g}) must be at least three "
+                f"heartbeats (probe_heartbeat_seconds {self.probe_heartbeat_seconds:g}): a live "
+                "run would otherwise be taken for dead"
+            )
+        return self
 
     def probe_target(self, name: str) -> Target | None:
         """The configured probe target called `name`, or None."""

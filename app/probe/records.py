@@ -48,8 +48,10 @@ class ProbeRun(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    # The last sign of life of the process running it (see service.interrupt_stale_runs).
+    # The last sign of life of the process holding it: its lease (see lease.py).
     heartbeat_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # That process (host:pid:random), set when it queues or claims the run.
+    owner: Mapped[str | None] = mapped_column(String(120))
 
     buckets: Mapped[list[ProbeBucket]] = relationship(
         back_populates="run", lazy="raise", cascade="all, delete-orphan", passive_deletes=True

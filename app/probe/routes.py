@@ -48,8 +48,10 @@ def _start(
 ) -> ProbeRun:
     """Queue a run; it is handed to the workers once the request's transaction committed."""
     target = _target(settings, target_name)
-    run = service.start_run(session=session, decision_id=decision_id, target=target)
     workers: ProbeWorkers = request.app.state.probe_workers
+    run = service.start_run(
+        session=session, decision_id=decision_id, target=target, owner=workers.owner
+    )
     background.add_task(workers.submit, run.id, target)
     return run
 

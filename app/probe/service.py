@@ -8,7 +8,7 @@ domain errors of app.core.errors.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,14 +30,19 @@ from app.probe.records import (
 )
 from app.probe.target import Target
 
-#: A running run whose last sign of life is older than this was cut off (process stopped).
-STALE_AFTER = dt.timedelta(minutes=10)
+#: A queued or running run whose heartbeat is older than this is stale: the process holding
+#: it died or lost the database (settings.probe_lease_seconds; see background.py).
+DEFAULT_LEASE = dt.timedelta(seconds=60)
 PAGE_SIZE = 50
 CHANGES = ("new", "unchanged", "fixed")
 
 
-def start_run(*, session: Session, decision_id: int, target: Target) -> ProbeRun:
+def start_run(
+    *, session: Session, decision_id: int, target: Target, owner: str | None = None
+) -> ProbeRun:
     """Queue a probe of `target` against the decision's current recommendation.
+
+    `owner` names the process that will run it (its heartbeat keeps the run's lease).
 
     Raises:
         NotFound: no such decision.
@@ -85,26 +90,50 @@ def start_run(*, session: Session, decision_id: int, target: Target) -> ProbeRun
         done=0,
         created_at=now,
         heartbeat_at=now,
+        owner=owner,
     )
     session.add(run)
     session.flush()
     return run
 
 
-def interrupt_stale_runs(*, session: Session, now: dt.datetime | None = None) -> int:
-    """Mark queued or running runs without a sign of life for STALE_AFTER as interrupted.
+def interrupt_stale_runs(
+    *,
+    session: Session,
+    lease: dt.timedelta = DEFAULT_LEASE,
+    now: dt.datetime | None = None,
+    keep: Collection[int] = (),
+) -> int:
+    """Mark queued or running runs whose lease expired (no heartbeat for `lease`) interrupted.
+
+    A live process beats its runs well within the lease, so this never touches them,
+    whichever process sweeps; only runs whose process died (or cannot reach the database).
+
+    Args:
+        session: The sweeping process's session.
+        lease: How long a run may go without a heartbeat.
+        now: The time to judge by (default: now).
+        keep: Runs the sweeping process holds itself: alive, whatever their heartbeat says
+            (it may not have been written while the database was unreachable).
 
     Returns:
         How many runs were marked.
     """
-    cutoff = (now or utcnow()) - STALE_AFTER
+    moment = now or utcnow()
+    seconds = f"{lease.total_seconds():g}"
+    stale = [ProbeRun.status.in_(ACTIVE_STATUSES), ProbeRun.heartbeat_at < moment - lease]
+    if keep:
+        stale.append(ProbeRun.id.not_in(list(keep)))
     result = session.execute(
         update(ProbeRun)
-        .where(ProbeRun.status.in_(ACTIVE_STATUSES), ProbeRun.heartbeat_at < cutoff)
+        .where(*stale)
         .values(
             status="interrupted",
-            error="the app stopped while the probe ran; the buckets recorded are kept",
-            finished_at=now or utcnow(),
+            error=(
+                f"no sign of life from the process running the probe for {seconds} s (it "
+                "stopped, or lost the database); the buckets recorded are kept"
+            ),
+            finished_at=moment,
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -24,7 +24,7 @@ from app.decisions.service import start_draft
 from app.main import create_app
 from app.probe import background
 from app.probe.records import ProbeRun
-from app.probe.service import STALE_AFTER, interrupt_stale_runs
+from app.probe.service import DEFAULT_LEASE, interrupt_stale_runs
 from app.probe.target import Target
 from tests.probe.conftest import REGION
 from tests.support import signed_in_client
@@ -300,7 +300,7 @@ def test_a_second_run_of_a_busy_target_is_refused(web: TestClient) -> None:
 
 def test_runs_left_running_by_a_stopped_app_are_marked_interrupted(web: TestClient) -> None:
     decision = new_decision(web)
-    old = utcnow() - STALE_AFTER - dt.timedelta(seconds=5)
+    old = utcnow() - DEFAULT_LEASE - dt.timedelta(seconds=5)
     with Session(web.app.state.db) as session:  # type: ignore[attr-defined]
         for beat in (old, utcnow()):
             session.add(
