@@ -7,13 +7,14 @@ import sys
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 import yaml
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
 
 from app.accounts.cli import users_cli
 from app.advisor import get_engine
@@ -27,10 +28,34 @@ from app.advisor.render import (
     recommendation_text,
 )
 from app.audit.cli import audit_cli
-from app.core.config import Settings, get_settings
+from app.core.config import Settings, SettingsInvalid, get_settings
+from app.core.db import UNUSABLE_DATABASE, database_problem
 from app.reports.command import report_cli
 
+if TYPE_CHECKING:  # typer >= 0.16 vendors click
+    from typer._click import Context
+
+
+class AtrestGroup(TyperGroup):
+    """The `atrest` command group: whichever command meets a setting, a rule file or a
+    database it cannot use ends with a line naming it and exit 2 (bad input, CONTRACT.md),
+    never a traceback. The one error path of every subcommand's settings and database."""
+
+    def invoke(self, ctx: Context) -> Any:
+        """Run the command; turn an unusable setting, rule set or database into exit 2."""
+        try:
+            return super().invoke(ctx)
+        except SettingsInvalid as exc:
+            fail(str(exc), hint=exc.hint)
+        except RuleSetError as exc:
+            fail(f"invalid rule set: {exc}")
+        except UNUSABLE_DATABASE as exc:
+            message, hint = database_problem(exc)
+            fail(message, hint=hint)
+
+
 cli = typer.Typer(
+    cls=AtrestGroup,
     name="atrest",
     help="Encryption-at-rest advisor for Amazon S3.",
     no_args_is_help=True,
@@ -63,19 +88,19 @@ class RecommendFormat(StrEnum):
     markdown = "markdown"
 
 
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
-    """Print one line to stderr and exit with the given code."""
+def fail(message: str, code: int = EXIT_BAD_INPUT, hint: str | None = None) -> NoReturn:
+    """Print one line to stderr (and a hint line, if given) and exit with the given code."""
     typer.echo(f"atrest: {message}", err=True)
+    if hint:
+        typer.echo(f"atrest: hint: {hint}", err=True)
     raise typer.Exit(code)
 
 
 def _settings() -> Settings:
     try:
         return get_settings()
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        name = "ATREST_" + "_".join(str(p) for p in err["loc"]).upper()
-        fail(f"setting {name}: {err['msg']}")
+    except SettingsInvalid as exc:
+        fail(str(exc), hint=exc.hint)
 
 
 def _engine() -> Engine:

@@ -113,6 +113,13 @@ def _read_yaml(root: Path, rel: str) -> Any:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RuleSetError(_display(root, rel), None, None, f"cannot read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise RuleSetError(
+            _display(root, rel),
+            None,
+            None,
+            f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+        ) from None
     try:
         # libyaml's loader when present: the same safe subset, several times faster.
         return yaml.load(text, Loader=SAFE_LOADER)

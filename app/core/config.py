@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, IPvAnyNetwork, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from app.advisor.loader import default_rules_dir
 from app.probe.target import Target
@@ -87,6 +92,12 @@ class Settings(BaseSettings):
     def _known_scheme(cls, url: str) -> str:
         if not url.startswith(("sqlite:", "postgresql:", "postgresql+")):
             raise ValueError(f"unsupported database URL scheme in {url.split(':', 1)[0]!r}")
+        try:
+            make_url(url)
+        except (ArgumentError, ValueError):  # the URL may hold a password: never echoed
+            raise ValueError(
+                "not a database URL: expected sqlite:///path or postgresql+psycopg://user@host/db"
+            ) from None
         return url
 
     @field_validator("probe_targets")
@@ -113,7 +124,54 @@ class Settings(BaseSettings):
         return next((t for t in self.probe_targets if t.name == name), None)
 
 
+class SettingsInvalid(ValueError):
+    """A setting that cannot be used: the message names it (ATREST_...) and says why; `hint`
+    says what is expected, when the setting's description says it."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _env_name(field: str) -> str:
+    return f"ATREST_{field.upper()}"
+
+
+def _hint(field: str) -> str | None:
+    info = Settings.model_fields.get(field)
+    return (
+        None if info is None or not info.description else f"{_env_name(field)}: {info.description}"
+    )
+
+
+def load_settings() -> Settings:
+    """The settings from the environment and .env.
+
+    Raises:
+        SettingsInvalid: naming the first setting that cannot be parsed or is out of range.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = "_".join(str(part) for part in err["loc"][:1])
+        message = str(err["msg"]).removeprefix("Value error, ")
+        inner = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"][1:])
+        where = f"setting {_env_name(field)}{inner}" if field else "settings"
+        raise SettingsInvalid(f"{where}: {message}", _hint(field)) from None
+    except SettingsError as exc:  # a value that is not even JSON, before any validation
+        found = re.search(r'field "([^"]+)"', str(exc))
+        field = found.group(1) if found else ""
+        cause = exc.__cause__
+        if isinstance(cause, json.JSONDecodeError):
+            why = f"not valid JSON ({cause.msg} at line {cause.lineno}, column {cause.colno})"
+        else:
+            why = str(cause or exc).splitlines()[0] if str(cause or exc) else "cannot be read"
+        where = f"setting {_env_name(field)}" if field else "settings"
+        raise SettingsInvalid(f"{where}: {why}", _hint(field)) from None
+
+
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once (SettingsInvalid names a bad one)."""
+    return load_settings()

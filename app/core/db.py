@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -89,6 +90,24 @@ def upgrade_database(settings: Settings) -> None:
                 )
     finally:
         locker.dispose()
+
+
+#: What a database that cannot be used raises (unreachable, refused, a URL that does not
+#: parse, a driver that is not installed, a missing file or table), as opposed to a bug.
+UNUSABLE_DATABASE = (OperationalError, InterfaceError, ArgumentError)
+
+
+def database_problem(exc: Exception) -> tuple[str, str | None]:
+    """What to tell a person about a database that cannot be used: a line naming the setting
+    and the driver's own first line (never the URL, which may hold a password), and the
+    driver's hint (its second line), if it gives one."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith("(Background on this error")]
+    first = lines[0] if lines else type(cause).__name__
+    return f"ATREST_DATABASE_URL: the database cannot be used: {first}", (
+        lines[1] if len(lines) > 1 else None
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -78,6 +78,8 @@ def verify_report(text: str | bytes) -> Verification:
         return Verification(
             "malformed", f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         )
+    except RecursionError:  # json gives up on deep nesting; no report nests beyond a few levels
+        return Verification("malformed", "not an atrest JSON report: nested too deeply to read")
     if not isinstance(data, dict):
         return Verification(
             "malformed", "not an atrest JSON report: the top level is not an object"
@@ -89,7 +91,10 @@ def verify_report(text: str | bytes) -> Verification:
         return Verification(
             "malformed", f"unknown digest algorithm {digest.get('algorithm')!r} (expected sha256)"
         )
-    recorded, computed = digest["value"], digest_of(data)
+    try:
+        recorded, computed = digest["value"], digest_of(data)
+    except RecursionError:  # parsed, but too deep to write out again (and no report is)
+        return Verification("malformed", "not an atrest JSON report: nested too deeply to read")
     if recorded != computed:
         return Verification(
             "tampered",
