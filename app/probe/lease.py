@@ -155,6 +155,6 @@ class Keeper:
         try:
             job()
         except SQLAlchemyError as exc:
-            log.warning("probe %s not written: database unavailable (%s)", what, type(exc).__name__)
+            log.warning("probe %s not written: database error (%s)", what, type(exc).__name__)
         except Exception:
             log.exception("probe %s failed", what)
