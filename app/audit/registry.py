@@ -147,7 +147,9 @@ register(
     prefix="decision",
     decision_key="id",
     exclude={"updated_at"},  # follows every change; the entry says when
-    quiet={"draft_answers", "revision"},  # autosaves; the edit counter moves with every edit
+    # Autosaves; the edit counter and the last editor move with every edit (the entry's actor
+    # says who).
+    quiet={"draft_answers", "revision", "last_edited_by"},
 )
 register(
     DecisionVersion,

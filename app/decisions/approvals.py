@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.roles import Permission
 from app.advisor.evaluate import Engine
-from app.core.errors import Conflict, Invalid, NotFound, Problem
+from app.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from app.decisions.models import APPROVAL_ACTIONS, Approval, Decision, utcnow
 
 #: The permission each action needs: proposing is an edit, deciding is the auditor's.
@@ -59,6 +59,7 @@ def record_step(
             without a saved version.
         Conflict: the action is not allowed from the decision's status, or the decision
             changed since `version`/`revision` (or since it was read).
+        Forbidden: an approval by the person who proposed the version or last changed it.
     """
     decision = session.get(Decision, decision_id, populate_existing=True)
     if decision is None:
@@ -87,6 +88,11 @@ def record_step(
             "can be proposed"
         )
     read_version, read_revision = decision.current_version, decision.revision
+    proposer = _proposer(session, decision_id, read_version) if action != "propose" else None
+    if action == "approve":
+        refused = self_review(decision, proposer, actor)
+        if refused:
+            raise Forbidden(refused)
     if (version is not None and version != read_version) or (
         revision is not None and revision != read_revision
     ):
@@ -112,6 +118,7 @@ def record_step(
         version=read_version,
         action=action,
         actor=actor,
+        proposed_by=proposer,
         comment=comment,
         ruleset_version=engine.ruleset.version,
         ruleset_sha256=engine.ruleset.sha256,
@@ -121,6 +128,46 @@ def record_step(
     session.flush()
     session.refresh(decision)
     return step
+
+
+def _proposer(session: Session, decision_id: int, version: int) -> str | None:
+    """Who proposed this version of the decision (the latest propose step for it)."""
+    return session.scalar(
+        select(Approval.actor)
+        .where(
+            Approval.decision_id == decision_id,
+            Approval.version == version,
+            Approval.action == "propose",
+        )
+        .order_by(Approval.id.desc())
+        .limit(1)
+    )
+
+
+def self_review(decision: Decision, proposer: str | None, actor: str) -> str | None:
+    """Why `actor` may not approve the decision's current version (separation of duties: not
+    the person who proposed it, nor the one who last changed it), or None when they may."""
+    me = actor.strip().casefold()
+    number = decision.current_version
+    if proposer is not None and proposer.strip().casefold() == me:
+        return (
+            f"you proposed version {number}: another person must approve it "
+            "(separation of duties; an admin may not approve their own proposal either)"
+        )
+    if decision.last_edited_by and decision.last_edited_by.strip().casefold() == me:
+        return (
+            f"you made the last change to decision {decision.id} (version {number}): another "
+            "person must approve it (separation of duties)"
+        )
+    return None
+
+
+def review_blocked(session: Session, decision: Decision, actor: str | None) -> str | None:
+    """For the page: why `actor` could not approve the current version now, if so."""
+    if actor is None or decision.status != "proposed" or decision.current_version == 0:
+        return None
+    proposer = _proposer(session, decision.id, decision.current_version)
+    return self_review(decision, proposer, actor)
 
 
 def _changed(decision_id: int, action: str, seen: int, now: int) -> Conflict:

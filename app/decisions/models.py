@@ -41,6 +41,8 @@ class Decision(Base):
     # Counts edits (details and answers): an edit based on an older revision is refused (409),
     # so two people editing at once never overwrite each other (service.claim_edit).
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Who made the last edit (answers or details): they may not approve it (approvals.py).
+    last_edited_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -119,6 +121,8 @@ class Approval(Base):
     version: Mapped[int] = mapped_column(Integer)
     action: Mapped[str] = mapped_column(String(20))  # propose | approve | reject
     actor: Mapped[str] = mapped_column(String(200))
+    # On approve and reject steps: who proposed the version decided (never the approver).
+    proposed_by: Mapped[str | None] = mapped_column(String(200))
     comment: Mapped[str | None] = mapped_column(Text)
     # The rule set in force when the step was taken (the version keeps the one it was made with).
     ruleset_version: Mapped[str] = mapped_column(String(40))

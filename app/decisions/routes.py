@@ -23,7 +23,7 @@ from app.accounts.roles import Permission
 from app.advisor.snippets import snippets
 from app.audit.events import record_event
 from app.core.deps import MAX_ID, AdvisorDep, FormDep, IdPath, SessionDep, TemplatesDep
-from app.core.errors import Conflict, Invalid, Problem
+from app.core.errors import Conflict, Forbidden, Invalid, Problem
 from app.core.htmx import is_htmx, page_or_partial, see_other
 from app.core.pagecache import PageCache
 from app.decisions import approvals, export, service
@@ -162,6 +162,10 @@ def _detail_page(
     context["versions"] = service.list_versions(session=session, decision_id=view.decision.id)
     context["probe_runs"] = probe_service.list_runs(session=session, decision_id=view.decision.id)
     context["approvals"] = approvals.list_approvals(session=session, decision_id=view.decision.id)
+    principal = getattr(request.state, "principal", None)
+    context["review_blocked"] = approvals.review_blocked(
+        session, view.decision, None if principal is None else principal.name
+    )
     context["probe_targets"] = request.app.state.settings.probe_targets
     context.update(extra or {})
     return templates.TemplateResponse(
@@ -390,7 +394,7 @@ def approval_add(
             version=seen["version"],
             revision=seen["revision"],
         )
-    except (Invalid, Conflict) as exc:
+    except (Invalid, Conflict, Forbidden) as exc:
         message = exc.brief
         view = service.get_decision(session=session, decision_id=decision_id)
         extra = {"approval_comment": comment}

@@ -185,6 +185,7 @@ class ApprovalOut(BaseModel):
     version: int
     action: str
     actor: str
+    proposed_by: str | None = None
     comment: str | None
     ruleset_version: str
     ruleset_sha256: str

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.advisor.answers import AnswerError
 from app.advisor.evaluate import Engine, Result
+from app.audit.recorder import ACTOR_KEY
 from app.core.errors import Conflict, Invalid, NotFound, Problem
 from app.core.search import contains_text
 from app.decisions.approvals import reopen
@@ -37,6 +38,12 @@ class DecisionView:
 
     decision: Decision
     current: DecisionVersion | None
+
+
+def editor(session: Session) -> str | None:
+    """Who makes the changes of this session (the signed-in person, as the audit log says)."""
+    name = session.info.get(ACTOR_KEY)
+    return str(name) if name else None
 
 
 def evaluate_answers(*, engine: Engine, answers: Any, field: str = "answers") -> Result:
@@ -117,6 +124,7 @@ def create_decision(*, session: Session, engine: Engine, data: DecisionCreate) -
         draft_answers=dict(data.answers),
         current_version=0,
         tickets=[],
+        last_edited_by=editor(session),
     )
     session.add(decision)
     session.flush()
@@ -201,7 +209,9 @@ def claim_edit(*, session: Session, decision_id: int, base_revision: int | None)
     if base_revision is not None:
         statement = statement.where(Decision.revision == base_revision)
     result = session.execute(
-        statement.values(revision=Decision.revision + 1).returning(Decision.revision)
+        statement.values(revision=Decision.revision + 1, last_edited_by=editor(session)).returning(
+            Decision.revision
+        )
     )
     claimed = result.scalar_one_or_none()
     if claimed is None:

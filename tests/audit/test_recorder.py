@@ -122,12 +122,13 @@ def test_approval_steps_are_recorded_with_the_status_change(
             session=session, engine=engine, decision_id=decision, action="propose", actor="ada"
         )
         session.commit()
+        session.info[ACTOR_KEY] = "grace"  # not the proposer (separation of duties)
         approvals.record_step(
             session=session,
             engine=engine,
             decision_id=decision,
             action="approve",
-            actor="ada",
+            actor="grace",
             comment="fine",
         )
         session.commit()

@@ -24,6 +24,14 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 @pytest.fixture
+def auditor(client: TestClient) -> Iterator[TestClient]:
+    """An auditor signed in on the same app: approvals need someone other than the proposer
+    and the last editor (separation of duties)."""
+    with signed_in_client(client.app, role="auditor", name="test-auditor") as test_client:
+        yield test_client
+
+
+@pytest.fixture
 def rows(client: TestClient) -> Callable[[str], int]:
     """How many rows a table holds, read straight from the database."""
 

@@ -198,11 +198,11 @@ def test_unlink_a_ticket(client: TestClient) -> None:
     assert client.delete(f"/api/decisions/{d['id']}/tickets/{link['id']}").status_code == 404
 
 
-def test_list_filters_by_status_and_text(client: TestClient) -> None:
+def test_list_filters_by_status_and_text(client: TestClient, auditor: TestClient) -> None:
     a = create(client, title="Payments lake")
     create(client, title="Marketing exports")
-    for action in ("propose", "approve"):
-        client.post(f"/api/decisions/{a['id']}/approvals", json={"action": action})
+    for who, action in ((client, "propose"), (auditor, "approve")):
+        who.post(f"/api/decisions/{a['id']}/approvals", json={"action": action})
     assert [
         d["id"] for d in client.get("/api/decisions", params={"status": "approved"}).json()
     ] == [a["id"]]

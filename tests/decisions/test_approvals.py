@@ -26,14 +26,17 @@ def status_of(client: TestClient, decision: int) -> str:
     return str(client.get(f"/api/decisions/{decision}").json()["status"])
 
 
-def test_propose_then_approve_records_who_when_version_and_rule_set(client: TestClient) -> None:
+def test_propose_then_approve_records_who_when_version_and_rule_set(
+    client: TestClient, auditor: TestClient
+) -> None:
     decision = new_decision(client)
     assert step(client, decision, "propose", comment="ready").status_code == 201
     assert status_of(client, decision) == "proposed"
-    approved = step(client, decision, "approve", comment="meets PCI DSS 3.5")
+    approved = step(auditor, decision, "approve", comment="meets PCI DSS 3.5")
     assert approved.status_code == 201
     body = approved.json()
-    assert body["action"] == "approve" and body["actor"] == "test-admin"  # the signed-in user
+    assert body["action"] == "approve" and body["actor"] == "test-auditor"  # the signed-in user
+    assert body["proposed_by"] == "test-admin"
     assert body["version"] == 1 and len(body["ruleset_sha256"]) == 64
     assert status_of(client, decision) == "approved"
     history = client.get(f"/api/decisions/{decision}/approvals").json()
@@ -66,11 +69,11 @@ def test_steps_out_of_order_are_conflicts(client: TestClient, rows: Callable[[st
 
 
 def test_an_approved_decision_is_frozen_a_change_makes_it_a_draft_again(
-    client: TestClient,
+    client: TestClient, auditor: TestClient
 ) -> None:
     decision = new_decision(client)
     step(client, decision, "propose")
-    step(client, decision, "approve")
+    step(auditor, decision, "approve")
     changed = client.patch(
         f"/api/decisions/{decision}", json={"answers": {**ANSWERS, "dedicated_hsm": True}}
     )
@@ -79,7 +82,7 @@ def test_an_approved_decision_is_frozen_a_change_makes_it_a_draft_again(
     history = client.get(f"/api/decisions/{decision}/approvals").json()
     assert history[-1]["action"] == "approve" and history[-1]["version"] == 1
     step(client, decision, "propose")
-    step(client, decision, "approve")
+    step(auditor, decision, "approve")
     retitled = client.patch(f"/api/decisions/{decision}", json={"title": "Lake (EU)"})
     assert retitled.json()["status"] == "draft"
 
@@ -96,7 +99,9 @@ def test_the_status_cannot_be_set_to_approved_by_an_edit(client: TestClient) -> 
     )
 
 
-def test_the_approval_section_of_the_page_proposes_and_approves(client: TestClient) -> None:
+def test_the_approval_section_of_the_page_proposes_and_approves(
+    client: TestClient, auditor: TestClient
+) -> None:
     decision = new_decision(client)
     page = client.get(f"/decisions/{decision}").text
     assert "Propose version 1 for approval" in page
@@ -108,13 +113,15 @@ def test_the_approval_section_of_the_page_proposes_and_approves(client: TestClie
     assert proposed.status_code == 303
     assert proposed.headers["location"].endswith(f"/decisions/{decision}#approval")
     page = client.get(f"/decisions/{decision}").text
+    assert "Approve version 1" not in page and 'id="review-blocked"' in page  # the proposer
+    page = auditor.get(f"/decisions/{decision}").text
     assert "Approve version 1" in page and "test-admin" in page
-    commentless = client.post(
+    commentless = auditor.post(
         f"/decisions/{decision}/approvals", data={"action": "reject", "comment": " "}
     )
     assert commentless.status_code == 422
     assert "comment is required to reject: say why" in commentless.text
-    client.post(
+    auditor.post(
         f"/decisions/{decision}/approvals",
         data={"action": "approve", "comment": "ok"},
     )

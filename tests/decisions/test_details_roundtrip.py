@@ -61,6 +61,9 @@ def details_form(client: TestClient, decision: int) -> dict[str, str]:
 
 
 def approved(client: TestClient) -> dict[str, object]:
+    from tests.support import signed_in_client
+
+    auditor = signed_in_client(client.app, role="auditor", name="roundtrip-auditor")
     made = client.post(
         "/api/decisions",
         json={
@@ -73,9 +76,10 @@ def approved(client: TestClient) -> dict[str, object]:
     )
     assert made.status_code == 201, made.text
     d = made.json()
-    for action in ("propose", "approve"):
-        step = client.post(f"/api/decisions/{d['id']}/approvals", json={"action": action})
+    for who, action in ((client, "propose"), (auditor, "approve")):
+        step = who.post(f"/api/decisions/{d['id']}/approvals", json={"action": action})
         assert step.status_code == 201
+    auditor.close()
     return dict(client.get(f"/api/decisions/{d['id']}").json())
 
 

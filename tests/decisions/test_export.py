@@ -18,13 +18,15 @@ def make(client: TestClient, title: str) -> int:
     return int(response.json()["id"])
 
 
-def test_csv_has_one_row_per_decision_with_the_approval(client: TestClient) -> None:
+def test_csv_has_one_row_per_decision_with_the_approval(
+    client: TestClient, auditor: TestClient
+) -> None:
     a, b = make(client, "Payments lake"), make(client, "Marketing, exports")
     client.post(
         f"/api/decisions/{a}/tickets", json={"url": "https://acme.atlassian.net/browse/SEC-9"}
     )
-    for action in ("propose", "approve"):
-        client.post(f"/api/decisions/{a}/approvals", json={"action": action})
+    for who, action in ((client, "propose"), (auditor, "approve")):
+        who.post(f"/api/decisions/{a}/approvals", json={"action": action})
     response = client.get("/decisions.csv")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
@@ -33,16 +35,17 @@ def test_csv_has_one_row_per_decision_with_the_approval(client: TestClient) -> N
     assert tuple(rows[0]) == FIELDS
     by_id = {int(r["id"]): r for r in rows}
     assert set(by_id) == {a, b}
-    assert by_id[a]["status"] == "approved" and by_id[a]["approved_by"] == "test-admin"
+    assert by_id[a]["status"] == "approved" and by_id[a]["approved_by"] == "test-auditor"
+    assert by_id[a]["proposed_by"] == "test-admin"
     assert by_id[a]["approved_version"] == "1" and by_id[a]["tickets"] == "SEC-9"
     assert by_id[a]["option"] == "sse-kms-cmk" and by_id[a]["ruleset_version"]
     assert by_id[b]["title"] == "Marketing, exports" and by_id[b]["approved_by"] == ""
 
 
-def test_json_is_filtered_by_status_and_day(client: TestClient) -> None:
+def test_json_is_filtered_by_status_and_day(client: TestClient, auditor: TestClient) -> None:
     a, b = make(client, "One"), make(client, "Two")
-    for action in ("propose", "approve"):
-        client.post(f"/api/decisions/{a}/approvals", json={"action": action})
+    for who, action in ((client, "propose"), (auditor, "approve")):
+        who.post(f"/api/decisions/{a}/approvals", json={"action": action})
     approved = client.get("/decisions.json", params={"status": "approved"}).json()
     assert [r["id"] for r in approved] == [a]
     today = dt.datetime.now(dt.UTC).date()

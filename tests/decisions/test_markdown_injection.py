@@ -57,7 +57,7 @@ def test_inline_and_fenced_leave_nothing_to_render() -> None:
 
 
 @pytest.fixture
-def decision(client: TestClient) -> int:
+def decision(client: TestClient, auditor: TestClient) -> int:
     made = client.post(
         "/api/decisions",
         json={
@@ -70,10 +70,9 @@ def decision(client: TestClient) -> int:
     )
     assert made.status_code == 201, made.text
     d = int(made.json()["id"])
-    steps = ("propose", "approve")
-    for action in steps:
+    for who, action in ((client, "propose"), (auditor, "approve")):
         body = {"action": action, "comment": COMMENT}
-        assert client.post(f"/api/decisions/{d}/approvals", json=body).status_code == 201
+        assert who.post(f"/api/decisions/{d}/approvals", json=body).status_code == 201
     return d
 
 
