@@ -75,19 +75,31 @@ def signin(
             name=name,
             error=f"Too many failed sign-ins: try again in {wait} seconds.",
         )
-    user = service.authenticate(session=session, name=name, password=str(form.get("password", "")))
+    too_long = len(name) > service.MAX_NAME
+    user = (
+        None
+        if too_long
+        else service.authenticate(
+            session=session, name=name, password=str(form.get("password", ""))
+        )
+    )
     if user is None:
         SIGNIN_LIMITER.failed(client, name)
         service.record_failed_signin(session=session, name=name, client=client)
+        # A name no account can have is refused naming the field (the limit is no secret);
+        # any other failure says only that the name or the password is wrong.
         return _page(
             request,
             templates,
             engine,
             "accounts/signin.html",
-            status_code=401,
+            status_code=422 if too_long else 401,
             next=target,
-            name=name,
-            error="Wrong name or password.",
+            name=name[: service.MAX_NAME] if too_long else name,
+            error=f"name: {len(name)} characters is longer than an account name can be "
+            f"({service.MAX_NAME} at most)."
+            if too_long
+            else "Wrong name or password.",
         )
     SIGNIN_LIMITER.succeeded(client, name)
     _, cookie = service.start_session(session=session, user=user)
