@@ -8,6 +8,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # Extra pytest arguments, e.g. make test PYTEST_ARGS='-k postgresql -x'
 PYTEST_ARGS ?=
+# pytest-xdist workers for make test (auto: one per core; 0: all in one process)
+TEST_WORKERS ?= auto
 
 .PHONY: venv run demo test lint bench check postgres-stop clean
 
@@ -56,7 +58,7 @@ test: $(VENV)/.installed-dev
 	bash scripts/ensure-report-tools.sh
 	pg="$$(ATREST_PYTHON=$(BIN)/python bash scripts/ensure-postgres.sh)" \
 	  && export "$$pg" && echo "$$pg" \
-	  && $(BIN)/pytest $(PYTEST_ARGS)
+	  && $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 ## lint: only ruff and mypy
 lint: $(VENV)/.installed-dev
