@@ -9,6 +9,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -20,7 +22,7 @@ from app.advisor import get_engine
 from app.audit import routes as audit_pages
 from app.core.config import Settings, get_settings
 from app.core.db import make_engine, make_sessionmaker
-from app.core.errors import DomainError, Invalid, NotSignedIn, Unavailable
+from app.core.errors import DomainError, Invalid, NotSignedIn, Problem, Unavailable
 from app.core.health import error_class, migration_heads
 from app.core.health import router as health_router
 from app.core.htmx import is_htmx
@@ -128,6 +130,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 return JSONResponse({"detail": detail}, status_code=exc.status)
             return JSONResponse({"detail": exc.message}, status_code=exc.status)
         template = "partials/error.html" if is_htmx(request) else "error.html"
+        # htmx 4 swaps error responses too: the message goes to the page's one error area
+        # (base.html), never over the section whose button asked.
+        headers = (
+            {"HX-Retarget": "#htmx-error", "HX-Reswap": "innerHTML"} if is_htmx(request) else {}
+        )
         return HTMLResponse(
             app.state.templates.get_template(template).render(
                 request=request,
@@ -136,7 +143,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 ruleset=app.state.advisor.ruleset,
             ),
             status_code=exc.status,
+            headers=headers,
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        """A value FastAPI's own validation refused: JSON for the API (FastAPI's shape), and
+        for a browser a page (or an htmx message) naming each field, never raw JSON."""
+        if request.url.path.startswith("/api/"):
+            return await request_validation_exception_handler(request, exc)
+        problems = [
+            Problem(
+                tuple(e["loc"][1:]) or ("request",),
+                e.get("input"),
+                str(e["msg"]),
+                where=str(e["loc"][0]) if e["loc"] else "request",
+            )
+            for e in exc.errors()
+        ]
+        return domain_error(request, Invalid(problems))
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)

@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -29,7 +29,7 @@ from app.core.pagecache import PageCache
 from app.decisions import approvals, export, service
 from app.decisions.forms import scope_from_form, tag_lines
 from app.decisions.models import STATUSES
-from app.decisions.schemas import DecisionPatch, QueryText, Status
+from app.decisions.schemas import DecisionPatch, QueryText
 from app.decisions.scope import readers_missing, with_readers
 from app.decisions.tickets import render_ticket_body
 from app.probe import service as probe_service
@@ -60,25 +60,85 @@ def home(
     )
 
 
+def _day(text: str) -> dt.date | None:
+    """A YYYY-MM-DD day, or None for an empty field (checked by export_problems first)."""
+    return dt.date.fromisoformat(text) if text else None
+
+
+def export_problems(filters: dict[str, str]) -> dict[str, str]:
+    """What is wrong with the export form's fields, by field (empty: nothing)."""
+    problems: dict[str, str] = {}
+    if filters["status"] and filters["status"] not in STATUSES:
+        problems["status"] = f"{filters['status']!r} is not a status ({', '.join(STATUSES)})"
+    days: dict[str, dt.date] = {}
+    for name in ("since", "until"):
+        raw = filters[name]
+        if not raw:
+            continue
+        try:
+            if not (raw.isascii() and len(raw) == 10):
+                raise ValueError
+            days[name] = dt.date.fromisoformat(raw)
+        except ValueError:
+            problems[name] = f"{raw!r} is not a day (YYYY-MM-DD)"
+    if "since" in days and "until" in days and days["until"] < days["since"]:
+        problems["until"] = f"{filters['until']} is before the since day {filters['since']}"
+    return problems
+
+
 @router.get("/decisions.{fmt}", name="decisions_export", dependencies=[requires(Permission.EXPORT)])
 def decisions_export(
     request: Request,
     session: SessionDep,
+    engine: AdvisorDep,
+    templates: TemplatesDep,
     fmt: Literal["csv", "json"],
-    status: Annotated[Status | None, Query()] = None,
-    since: Annotated[dt.date | None, Query(description="changed on or after (UTC day)")] = None,
-    until: Annotated[dt.date | None, Query(description="changed on or before (UTC day)")] = None,
+    status: Annotated[QueryText | None, Query(max_length=40)] = None,
+    since: Annotated[
+        QueryText | None, Query(max_length=40, description="changed on or after (UTC day)")
+    ] = None,
+    until: Annotated[
+        QueryText | None, Query(max_length=40, description="changed on or before (UTC day)")
+    ] = None,
 ) -> Response:
-    """Every decision matching the filters, one row each, as CSV or JSON (streamed)."""
+    """Every decision matching the filters, one row each, as CSV or JSON (streamed). An empty
+    field is no bound; a refused one comes back beside its field on the Decisions page (a
+    browser) or as a 422 naming it (a script)."""
+    filters = {"status": status or "", "since": since or "", "until": until or ""}
+    problems = export_problems(filters)
+    if problems:
+        if "text/html" not in request.headers.get("accept", ""):  # a script: the API's 422
+            detail = [
+                {"loc": ["query", name], "msg": text, "input": filters[name], "type": "value_error"}
+                for name, text in problems.items()
+            ]
+            return JSONResponse({"detail": detail}, status_code=422)
+        found = service.list_decisions(session=session)
+        context = {
+            "ruleset": engine.ruleset,
+            "decisions": found,
+            "filters": {"status": "", "ticket": "", "q": ""},
+            "statuses": STATUSES,
+            "export": filters,
+            "export_errors": problems,
+        }
+        return templates.TemplateResponse(request, "decisions/list.html", context, status_code=422)
+    status, since_day, until_day = (
+        filters["status"] or None,
+        _day(filters["since"]),
+        _day(filters["until"]),
+    )
     record_event(
         session,
         action="decisions.exported",
         subject="decisions export",
         request=request,
-        details={"format": fmt, "status": status, "since": since, "until": until},
+        details={"format": fmt, "status": status, "since": since_day, "until": until_day},
     )
     # The body streams after this function returns: it reads through a session of its own.
-    rows = export.stream_rows(request.app.state.sessions, status=status, since=since, until=until)
+    rows = export.stream_rows(
+        request.app.state.sessions, status=status, since=since_day, until=until_day
+    )
     pieces = export.as_csv(rows) if fmt == "csv" else export.as_json(rows)
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")

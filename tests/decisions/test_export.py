@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import html as html_module
 import io
 
 from fastapi.testclient import TestClient
@@ -71,3 +72,29 @@ def test_the_list_page_offers_the_export(client: TestClient) -> None:
         and "/decisions.csv" in page
         and "/decisions.json" in page
     )
+
+
+def test_empty_days_are_no_bound_and_a_refused_value_comes_back_beside_its_field(
+    client: TestClient,
+) -> None:
+    make(client, "One")
+    empty = client.get("/decisions.csv", params={"status": "", "since": "", "until": ""})
+    assert empty.status_code == 200 and len(list(csv.DictReader(io.StringIO(empty.text)))) == 1
+    backwards = client.get("/decisions.json", params={"since": "2026-06-30", "until": "2026-01-01"})
+    assert backwards.status_code == 422
+    assert backwards.json()["detail"][0]["loc"] == ["query", "until"]
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    page = client.get("/decisions.csv", params={"since": "2026-13-01", "until": ""}, headers=html)
+    assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+    shown = html_module.unescape(page.text)
+    assert 'id="export" open' in shown and "'2026-13-01' is not a day" in shown
+    assert 'value="2026-13-01"' in page.text  # what was typed stays in the field
+
+
+def test_a_page_route_refuses_a_bad_query_with_a_page_not_json(client: TestClient) -> None:
+    d = make(client, "One")
+    response = client.get(f"/decisions/{d}/diff", params={"before": "x", "after": 1})
+    assert response.status_code == 422 and response.headers["content-type"].startswith("text/html")
+    assert "before" in response.text
+    api = client.get(f"/api/decisions/{d}/diff", params={"before": "x", "after": 1})
+    assert api.status_code == 422 and api.json()["detail"][0]["loc"] == ["query", "before"]

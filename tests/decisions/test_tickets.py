@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from app.advisor.loader import RuleSet
 from app.decisions.tickets import (
@@ -460,3 +461,22 @@ def test_configuration_holding_backticks_keeps_its_code_fence_closed() -> None:
     body = _body(configuration)
     assert "````json\n" in body
     assert "\n````\n" in body
+
+
+def test_an_auditor_sees_no_unlink_and_an_htmx_error_goes_to_the_error_area(
+    client: TestClient, auditor: TestClient
+) -> None:
+    d = client.post("/api/decisions", json={"title": "Lake", "answers": {}}).json()["id"]
+    link = client.post(
+        f"/api/decisions/{d}/tickets", json={"url": "https://github.com/acme/infra/issues/7"}
+    ).json()
+    assert "Unlink" in client.get(f"/decisions/{d}").text
+    page = auditor.get(f"/decisions/{d}").text
+    assert "acme/infra#7" in page and "Unlink" not in page
+    refused = auditor.post(
+        f"/decisions/{d}/tickets/{link['id']}/delete", headers={"HX-Request": "true"}
+    )
+    assert refused.status_code == 403
+    assert refused.headers["HX-Retarget"] == "#htmx-error"
+    assert refused.headers["HX-Reswap"] == "innerHTML"
+    assert 'role="alert"' in refused.text and "<section" not in refused.text
