@@ -15,7 +15,6 @@ from app.core.db import make_engine
 
 EXIT_BROKEN = 1
 EXIT_UNREADABLE = 2
-HASH_SHOWN = 16
 
 audit_cli = typer.Typer(no_args_is_help=True)
 
@@ -53,4 +52,4 @@ def verify() -> None:
     if not result.ok:
         typer.echo(f"audit log broken at entry {result.first_bad_seq}: {result.reason}", err=True)
         raise typer.Exit(EXIT_BROKEN)
-    typer.echo(f"audit log intact: {result.checked} entries, head {result.head_hash[:HASH_SHOWN]}")
+    typer.echo(f"audit log intact: {result.checked} entries, head {result.head_hash}")

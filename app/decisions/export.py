@@ -43,6 +43,7 @@ FIELDS: tuple[str, ...] = (
     "probe_buckets",
     "probe_pass",
     "probe_fail",
+    "probe_warn",
     "probe_unknown",
     "probe_error",
 )
@@ -97,7 +98,11 @@ def _rulesets(session: Session, decisions: Sequence[Decision]) -> dict[int, str]
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+    """ISO 8601 in UTC with a Z (SQLite hands back naive datetimes: they are UTC)."""
+    if value is None:
+        return None
+    utc = value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    return utc.isoformat().replace("+00:00", "Z")
 
 
 def export_rows(
@@ -142,6 +147,7 @@ def export_rows(
                 "probe_buckets": s.get("buckets"),
                 "probe_pass": s.get("pass"),
                 "probe_fail": s.get("fail"),
+                "probe_warn": s.get("warn"),
                 "probe_unknown": s.get("unknown"),
                 "probe_error": s.get("error"),
             }

@@ -280,6 +280,21 @@ def _status_rank() -> Any:
     return case({s: i for i, s in enumerate(STATUS_ORDER)}, value=ProbeBucket.status, else_=9)
 
 
+#: Severities, worst first: within a status, buckets with worse findings come first.
+SEVERITY_ORDER = ("critical", "high", "medium", "low")
+
+
+def _severity_rank() -> Any:
+    """The worst severity among the bucket's findings that need action (9: none)."""
+    rank = case({s: i for i, s in enumerate(SEVERITY_ORDER)}, value=ProbeFinding.severity, else_=8)
+    worst = (
+        select(func.min(rank))
+        .where(ProbeFinding.bucket_id == ProbeBucket.id, ProbeFinding.status.in_(PROBLEM_STATUSES))
+        .scalar_subquery()
+    )
+    return func.coalesce(worst, 9)
+
+
 def run_results(*, session: Session, run: ProbeRun, filters: Filters) -> Results:
     """A page of the run's buckets (worst first), filtered, with changes and tickets."""
     previous = previous_run(session=session, run=run)
@@ -305,7 +320,7 @@ def run_results(*, session: Session, run: ProbeRun, filters: Filters) -> Results
     page = min(filters.page, pages)
     buckets = session.scalars(
         query.options(selectinload(ProbeBucket.findings))
-        .order_by(_status_rank(), ProbeBucket.bucket)
+        .order_by(_status_rank(), _severity_rank(), ProbeBucket.bucket)
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
     ).all()

@@ -3,6 +3,7 @@ entry count and head, 1 at the first bad entry, 2 when the database cannot be re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,14 +35,14 @@ def test_verify_reports_an_intact_log_then_the_tampered_entry(
 ) -> None:
     empty = run(settings.database_url)
     assert empty.exit_code == 0, empty.output
-    assert empty.stdout == f"audit log intact: 0 entries, head {'0' * 16}\n"
+    assert empty.stdout == f"audit log intact: 0 entries, head {'0' * 64}\n"
     with Session(db_engine) as session:
         for n in range(3):
             append(session, action="signin.failed", subject=f"user u{n}", actor="cli-test")
         session.commit()
     intact = run(settings.database_url)
     assert intact.exit_code == 0, intact.output
-    assert intact.stdout.startswith("audit log intact: 3 entries, head ")
+    assert re.fullmatch(r"audit log intact: 3 entries, head [0-9a-f]{64}\n", intact.stdout)
     with db_engine.begin() as connection:
         connection.execute(text("UPDATE audit_entries SET subject = 'user root' WHERE seq = 2"))
     broken = run(settings.database_url)

@@ -33,7 +33,8 @@ def test_csv_has_one_row_per_decision_with_the_approval(
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(response.text)))
-    assert tuple(rows[0]) == FIELDS
+    assert tuple(rows[0]) == FIELDS and "probe_warn" in FIELDS
+    assert all(r["created_at"].endswith("Z") and r["updated_at"].endswith("Z") for r in rows)
     by_id = {int(r["id"]): r for r in rows}
     assert set(by_id) == {a, b}
     assert by_id[a]["status"] == "approved" and by_id[a]["approved_by"] == "test-auditor"

@@ -59,6 +59,13 @@ def test_probe_from_the_decision_page_with_progress_results_ticket_and_filter(
     expect(results).to_be_visible(timeout=60_000)  # the polled body swapped in the results
     expect(page.locator(".summary")).to_contain_text("of 15 buckets")
     screenshot(page, "probe-results")
+    # Bucket names and Regions do not wrap mid-word: each shows on one line on a laptop screen.
+    page.set_viewport_size({"width": 1024, "height": 800})
+    heights = page.evaluate(
+        """() => [...document.querySelectorAll('#probe-results td:first-child code, '
+                 + '#probe-results td.region')].map(e => [e.textContent, e.getClientRects().length])"""
+    )
+    assert heights and all(lines == 1 for _, lines in heights), heights
     vault = page.locator("tr", has_text="atrest-demo-ledger-snapshots")
     finding = vault.locator("details.finding", has_text="kms-key-state")
     finding.locator("summary").click()
