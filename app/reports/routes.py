@@ -15,6 +15,8 @@ from app.reports import MEDIA_TYPES, SUFFIXES, render
 from app.reports.build import build_report
 
 router = APIRouter(tags=["reports"])
+#: Set with a report download that asked for it (`ready`): the page's sign that it arrived.
+READY_COOKIE = "atrest_report_ready"
 
 
 @router.get(
@@ -33,6 +35,13 @@ def decision_report(
     version: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="default: the latest")
     ] = None,
+    ready: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Za-z0-9]{1,32}$",
+            description="a token the page waits for: a cookie of that value comes with the file",
+        ),
+    ] = None,
 ) -> Response:
     """The decision's report (a version, with approvals, facts, tickets, probe evidence and its
     digest) as PDF, Markdown, JSON or CSV."""
@@ -49,8 +58,13 @@ def decision_report(
         details={"format": fmt, "version": report.decision.version},
     )
     name = f"atrest-decision-{decision_id}-v{report.decision.version}{SUFFIXES[fmt]}"
-    return Response(
+    response = Response(
         body,
         media_type=MEDIA_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+    if ready:
+        # The decision page shows "Preparing the PDF..." until this cookie arrives with the
+        # file (a download fires no event a page can listen to).
+        response.set_cookie(READY_COOKIE, ready, max_age=120, path="/", samesite="strict")
+    return response

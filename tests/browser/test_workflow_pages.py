@@ -72,3 +72,22 @@ def test_an_htmx_error_shows_in_the_error_area_and_leaves_the_section(
     expect(tickets.get_by_role("heading", name="Tickets")).to_be_visible()
     expect(page.get_by_label("Ticket URL")).to_be_visible()  # the section is still there
     screenshot(page, "decision-htmx-error-area")
+
+
+def test_the_pdf_link_says_it_is_being_prepared_until_the_file_arrives(
+    page: Page, live_server: str, screenshot: Shot
+) -> None:
+    page.goto(live_server + "/decisions")
+    made = api(page, live_server, "POST", "/api/decisions", {"title": "Lake", "answers": {}})
+    assert isinstance(made, dict)
+    page.goto(f"{live_server}/decisions/{made['id']}")
+    link = page.locator("a[data-preparing]")
+    expect(link).to_have_text("PDF")
+    with page.expect_download(timeout=60_000) as download:
+        link.click()
+        expect(link).to_contain_text("Preparing the PDF")
+        expect(link).to_have_attribute("aria-busy", "true")
+        screenshot(page, "decision-pdf-preparing")
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+    expect(link).to_have_text("PDF", timeout=10_000)  # back once the file came
+    expect(link).not_to_have_attribute("aria-busy", "true")

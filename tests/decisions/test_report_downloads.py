@@ -39,3 +39,17 @@ def test_auditors_download_every_format_and_the_json_verifies(client: TestClient
         assert (
             f"/decisions/{decision}/report.pdf" not in architect.get(f"/decisions/{decision}").text
         )
+
+
+def test_a_download_that_asks_for_it_comes_with_its_ready_cookie(client: TestClient) -> None:
+    decision = client.post("/api/decisions", json={"title": "Lake", "answers": {}}).json()["id"]
+    asked = client.get(f"/decisions/{decision}/report.md", params={"ready": "abc123"})
+    assert asked.status_code == 200
+    assert "atrest_report_ready=abc123" in asked.headers["set-cookie"]
+    assert "SameSite=strict" in asked.headers["set-cookie"]
+    plain = client.get(f"/decisions/{decision}/report.md")
+    assert "atrest_report_ready" not in plain.headers.get("set-cookie", "")
+    bad = client.get(f"/decisions/{decision}/report.md", params={"ready": "<script>"})
+    assert bad.status_code == 422
+    page = client.get(f"/decisions/{decision}").text
+    assert 'data-preparing="Preparing the PDF' in page
