@@ -35,6 +35,29 @@ def short_json(value: object, limit: int = JSON_CHARS) -> str:
     return f"{text[:limit]} \u2026 ({len(text):,} characters in all: see the JSON report)"
 
 
+#: Fields of an audit entry the PDF lists one per line; the rest are counted (the JSON has all).
+CHANGE_FIELDS = 8
+#: Characters of one field's value in that list.
+VALUE_CHARS = 120
+
+
+def field_changes(
+    before: dict[str, object] | None, after: dict[str, object] | None
+) -> tuple[list[tuple[str, str | None, str | None]], int]:
+    """An audit entry as the fields it changed: (name, before, after) with short values (None:
+    not there), at most CHANGE_FIELDS of them, and how many more there are."""
+    names = list(dict.fromkeys([*(before or {}), *(after or {})]))
+    rows = [
+        (
+            name,
+            None if before is None or name not in before else short_json(before[name], VALUE_CHARS),
+            None if after is None or name not in after else short_json(after[name], VALUE_CHARS),
+        )
+        for name in names[:CHANGE_FIELDS]
+    ]
+    return rows, max(0, len(names) - CHANGE_FIELDS)
+
+
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     env = Environment(
@@ -52,6 +75,7 @@ def _environment() -> Environment:
         when=when,
         status=status_label,
         short_json=short_json,
+        field_changes=field_changes,
     )
     return env
 
