@@ -25,6 +25,7 @@ def make_templates() -> Jinja2Templates:
     env.globals["htmx_version"] = HTMX_VERSION
     env.filters["tojson_pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
     env.filters["answer"] = show_answer
+    env.globals["answer_label"] = answer_label
     env.filters["by_rule"] = exclusions_by_rule
     env.globals["csrf_field"] = csrf_field
     env.globals["csrf_token"] = csrf_token
@@ -67,6 +68,17 @@ def show_answer(value: Any) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(value) if value else "none"
     return "" if value is None else str(value)
+
+
+def answer_label(question: Any, value: Any) -> str:
+    """An answer in the words of its question's value labels (yes/no, a list joined by
+    commas); the id is kept only where the question has no label for it."""
+    if isinstance(value, bool) or value is None:
+        return show_answer(value)
+    labels = getattr(question, "value_labels", None) or {}
+    if isinstance(value, list | tuple):
+        return ", ".join(labels.get(str(v), str(v)) for v in value) if value else "none"
+    return str(labels.get(str(value), value))
 
 
 def exclusions_by_rule(excluded: list[dict[str, Any]]) -> list[dict[str, Any]]:
