@@ -82,7 +82,12 @@ def test_a_reload_or_a_closed_tab_mid_way_loses_no_answer(
     answer(page, "audit_key_usage", "true")
     expect(page.locator("#panel")).to_contain_text("Your last answer excluded")
     answer(page, "cross_account_access", "true")
-    expect(page.locator("#panel")).to_contain_text("SSE-KMS with a customer managed key")
+    # Wait for this answer's own autosave: its panel names what it excluded (aws/s3 cannot be
+    # shared), which the panel of the answer before did not.
+    panel = page.locator("#panel")
+    expect(panel.locator("code", has_text="sse-kms-aws-managed").first).to_be_visible()
+    expect(panel).to_contain_text("SSE-KMS with a customer managed key")
+    page.wait_for_load_state("networkidle")
     url = page.url
     page.reload()
     expect(page.locator('input[name="audit_key_usage"][value="true"]')).to_be_checked()
