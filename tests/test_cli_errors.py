@@ -26,8 +26,10 @@ def assert_one_line(done: subprocess.CompletedProcess[str], *names: str) -> None
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
     lines = done.stderr.splitlines()
-    assert 1 <= len(lines) <= 2, done.stderr
+    # One line naming the fault, and at most one hint line after it (a traceback is dozens).
+    assert len(lines) in (1, 2), done.stderr
     assert lines[0].startswith("atrest: ")
+    assert all(line.startswith("atrest: hint: ") for line in lines[1:]), done.stderr
     for name in names:
         assert name in lines[0], (name, done.stderr)
 

@@ -295,17 +295,11 @@ def wait_for(lines: queue.Queue[str], pattern: str, deadline: float) -> re.Match
     raise AssertionError(f"no line matching {pattern!r} before the deadline")
 
 
-def test_run_demo_serves_the_sample_decision_and_cleans_up(engine: Engine) -> None:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ATREST_")}
-    process = subprocess.Popen(
-        [sys.executable, "-u", "-c", f"from app.demo import run_demo; run_demo(port={port})"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+def read_output(
+    process: subprocess.Popen[str],
+) -> tuple[queue.Queue[str], list[str], threading.Thread]:
+    """The process's output line by line as it comes (a queue to wait on, a list of all of
+    it), read by a daemon thread, which is returned too."""
     lines: queue.Queue[str] = queue.Queue()
     output: list[str] = []
 
@@ -317,6 +311,21 @@ def test_run_demo_serves_the_sample_decision_and_cleans_up(engine: Engine) -> No
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    return lines, output, reader
+
+
+def test_run_demo_serves_the_sample_decision_and_cleans_up(engine: Engine) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATREST_")}
+    process = subprocess.Popen(
+        [sys.executable, "-u", "-c", f"from app.demo import run_demo; run_demo(port={port})"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines, output, reader = read_output(process)
     try:
         deadline = time.monotonic() + 30
         decision = wait_for(
@@ -369,16 +378,7 @@ def test_atrest_demo_takes_its_ports_from_the_environment_and_options() -> None:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    lines: queue.Queue[str] = queue.Queue()
-    output: list[str] = []
-
-    def read() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            output.append(line)
-            lines.put(line)
-
-    threading.Thread(target=read, daemon=True).start()
+    lines, output, _ = read_output(process)
     try:
         deadline = time.monotonic() + 30
         wait_for(lines, rf"moto server\s+http://127\.0\.0\.1:{moto_port}\b", deadline)
