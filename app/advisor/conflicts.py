@@ -16,14 +16,6 @@ if TYPE_CHECKING:
     from app.advisor.evaluate import Assessment, Engine
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple | list):
-        return "[" + ", ".join(value) + "]"
-    return str(value)
-
-
 def _json_value(value: AnswerValue) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
@@ -47,7 +39,7 @@ def firings(engine: Engine, a: Assessment) -> list[tuple[int, int]]:
     pairs: list[tuple[int, int]] = []
     for i in a.hard:
         combos = [0]
-        for qid, test in ((atom.qid, atom.test) for atom in engine._hard_atoms[i]):
+        for qid, test in engine.hard_conditions(i):
             alts = [qbit[qid]] if test(a.given[qid]) else []
             alts += [deps for value, deps in imp_sources.get(qid, ()) if test(value)]
             combos = [c | alt for c in combos for alt in alts]
@@ -99,6 +91,9 @@ def _relaxed_top(engine: Engine, a: Assessment, qid: str) -> str | None:
 def describe_conflicts(
     engine: Engine, a: Assessment, conflict_sets: list[frozenset[str]]
 ) -> list[dict[str, Any]]:
+    """Each conflict set in words (the questions' texts and answers' labels, as a person
+    reads them); the ids stay in `questions` and `relax` for machines."""
+    questions_of = engine.ruleset.questions
     conflicts = []
     tops: dict[str, str | None] = {}
     order = engine.question_bit
@@ -111,16 +106,24 @@ def describe_conflicts(
                 tops[qid] = _relaxed_top(engine, a, qid)
             top = tops[qid]
             default = engine.defaults[qid]
-            shown = _show(default)
+            question = questions_of[qid]
             relax.append({"question": qid, "to": _json_value(default), "option": top})
+            change = f"answer \u201c{question.label(default)}\u201d to \u201c{question.text}\u201d"
             if top is None:
-                parts.append(f"relax {qid} (to {shown}), which leaves the other conflicts")
+                parts.append(f"{change}, which leaves the other conflicts")
             else:
-                parts.append(f"relax {qid} (to {shown}) to get {engine.titles[engine.index[top]]}")
-        stated = " and ".join(f"{q} = {_show(a.given[q])}" for q in questions)
+                parts.append(f"{change} to get {engine.titles[engine.index[top]]}")
+        stated = " and ".join(
+            f"the answer \u201c{questions_of[q].label(a.given[q])}\u201d to \u201c{questions_of[q].text}\u201d"
+            for q in questions
+        )
         verb = (
             "excludes" if len(questions) == 1 else "cannot hold together: between them they exclude"
         )
-        text = f"{stated} {verb} every option. To resolve it, " + "; or ".join(parts) + "."
+        text = (
+            f"{stated[0].upper()}{stated[1:]} {verb} every option. To resolve it, "
+            + "; or ".join(parts)
+            + "."
+        )
         conflicts.append({"questions": questions, "text": text, "relax": relax})
     return conflicts

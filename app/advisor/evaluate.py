@@ -444,6 +444,10 @@ class Engine:
                     out.setdefault(qid, {"rule": imp.id, "question": source})
         return out
 
+    def hard_conditions(self, rule: int) -> list[tuple[str, Predicate]]:
+        """Hard rule number `rule`'s conditions: (question id, test of its answer) each."""
+        return [(atom.qid, atom.test) for atom in self._hard_atoms[rule]]
+
     def minimal_conflicts(self, a: Assessment) -> list[frozenset[str]]:
         """Every smallest set of answered questions that together exclude every option."""
         return minimal_conflicts(self, a)

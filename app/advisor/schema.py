@@ -76,6 +76,15 @@ class Question(Strict):
     value_labels: dict[str, str] = Field(default_factory=dict)
     default: bool | str | list[str]
 
+    def label(self, value: Any) -> str:
+        """An answer in words: yes/no, the value's label (the id where it has none), a list
+        joined by commas, 'none' for an empty list."""
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, list | tuple):
+            return ", ".join(self.value_labels.get(str(v), str(v)) for v in value) or "none"
+        return self.value_labels.get(str(value), str(value))
+
     @field_validator("values")
     @classmethod
     def _unique_values(cls, values: list[str]) -> list[str]:

@@ -101,6 +101,13 @@ def test_result_is_a_recommendation_or_minimal_conflicts(
     for conflict in conflicts:
         questions = conflict["questions"]
         assert questions
+        # The text is for people: every question as asked, no question id (those that are
+        # not also plain words, such as `rotation`), no true/false.
+        for q in questions:
+            assert ruleset.questions[q].text in conflict["text"]
+        ids = [qid for qid in ruleset.questions if "_" in qid]
+        assert not any(qid in conflict["text"] for qid in ids), conflict["text"]
+        assert "true" not in conflict["text"] and "false" not in conflict["text"]
         only_these = {**engine.defaults, **{q: given_answers[q] for q in questions}}
         assert engine.assess(only_these).ranking() == [], f"{questions} alone is no conflict"
         for dropped in questions:

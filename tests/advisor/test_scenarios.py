@@ -127,8 +127,15 @@ def test_audit_with_supplied_keys_is_a_conflict_that_says_what_to_relax(engine: 
     assert len(conflicts) == 1
     assert conflicts[0]["questions"] == ["audit_key_usage", "customer_supplied_keys"]
     text = conflicts[0]["text"]
-    assert "relax audit_key_usage" in text
-    assert "relax customer_supplied_keys" in text
+    # In words: the questions as asked and the answers as labelled, never their ids.
+    audit = engine.ruleset.questions["audit_key_usage"].text
+    supplied = engine.ruleset.questions["customer_supplied_keys"].text
+    assert text.startswith(f"The answer \u201cyes\u201d to \u201c{audit}\u201d and")
+    assert f"answer \u201cno\u201d to \u201c{audit}\u201d to get SSE-C" in text
+    assert f"answer \u201cno\u201d to \u201c{supplied}\u201d to get SSE-KMS" in text
+    assert "audit_key_usage" not in text and "customer_supplied_keys" not in text
+    assert "true" not in text
+    assert [r["question"] for r in conflicts[0]["relax"]] == conflicts[0]["questions"]
     assert len(result.data["excluded"]) == len(engine.option_ids)
 
 
