@@ -444,6 +444,48 @@ class Engine:
                     out.setdefault(qid, {"rule": imp.id, "question": source})
         return out
 
+    def lead_reasons(self, a: Assessment) -> list[str]:
+        """Why the leading option leads, in words ([] when the answers conflict).
+
+        Said against the runner-up: the options your answers excluded that would otherwise
+        come first, the preferences (soft rules) that favour the leader more than the
+        runner-up, and the leader's default standing where the answers leave a choice.
+        """
+        ranking = a.ranking()
+        if not ranking:
+            return []
+        winner, score = ranking[0]
+        if len(ranking) == 1:
+            return ["It is the only option your answers leave."]
+        runner, runner_score = ranking[1]
+        rs = self.ruleset
+        reasons = []
+        ahead = [
+            self.titles[o]
+            for o in range(len(self.base))
+            if a.excluded >> o & 1
+            if self.base[o] > self.base[winner]
+        ]
+        if ahead:
+            named = ahead[0] if len(ahead) == 1 else f"{ahead[0]} and {len(ahead) - 1} more"
+            reasons.append(f"Your answers excluded {named}, which would otherwise rank above it.")
+        for i in a.soft:
+            gain = self._soft_gain[i]
+            if gain.get(winner, 0.0) > gain.get(runner, 0.0):
+                reasons.append(rs.soft[i].rationale)
+        summary = rs.options[self.option_ids[winner]].summary
+        if self.base[winner] > self.base[runner]:
+            reasons.append(
+                f"Where your answers leave a choice, it is preferred to "
+                f"{self.titles[runner]}: {summary}"
+            )
+        elif score == runner_score:
+            reasons.append(
+                f"It ties with {self.titles[runner]}; a tie goes to the simpler option, "
+                "listed first in the rules."
+            )
+        return reasons
+
     def hard_conditions(self, rule: int) -> list[tuple[str, Predicate]]:
         """Hard rule number `rule`'s conditions: (question id, test of its answer) each."""
         return [(atom.qid, atom.test) for atom in self._hard_atoms[rule]]

@@ -448,23 +448,37 @@ def remove_ticket(*, session: Session, decision_id: int, link_id: int) -> None:
 
 @dataclass(frozen=True)
 class LivePanel:
-    """What the questionnaire's side panel shows: the leading option and what changed."""
+    """What the questionnaire's side panel shows: the leading option, why it leads, every
+    exclusion so far (those of the last answer apart) and what came back."""
 
     result: Result
     newly_excluded: list[dict[str, Any]]
     readmitted: list[str]
+    earlier_excluded: list[dict[str, Any]]
+    lead_reasons: list[str]
 
 
 def live_panel(*, engine: Engine, before: dict[str, Any], after: dict[str, Any]) -> LivePanel:
     """Evaluate the draft before and after the last answer, for the live panel."""
     result = evaluate_answers(engine=engine, answers=after)
-    if before == after:  # a page view, not a change: nothing was newly excluded
-        return LivePanel(result=result, newly_excluded=[], readmitted=[])
-    old = evaluate_answers(engine=engine, answers=before).data["excluded"]
-    old_ids = {e["option"] for e in old}
     new = result.data["excluded"]
+    reasons = engine.lead_reasons(result.assessment)
+    if before == after:  # a page view, not a change: nothing was newly excluded
+        return LivePanel(result, [], [], new, reasons)
+    old = evaluate_answers(engine=engine, answers=before).data["excluded"]
+    old_rules = {e["option"]: {r["rule"] for r in e["reasons"]} for e in old}
+    new_ids = {e["option"] for e in new}
+    # An option excluded before keeps the reasons it had then (a rule the last answer fired
+    # that excludes it too would only repeat it under "Your last answer excluded").
+    earlier = []
+    for e in new:
+        if e["option"] in old_rules:
+            kept = [r for r in e["reasons"] if r["rule"] in old_rules[e["option"]]]
+            earlier.append({**e, "reasons": kept or e["reasons"]})
     return LivePanel(
         result=result,
-        newly_excluded=[e for e in new if e["option"] not in old_ids],
-        readmitted=[o for o in old_ids if o not in {e["option"] for e in new}],
+        newly_excluded=[e for e in new if e["option"] not in old_rules],
+        readmitted=[o for o in engine.option_ids if o in old_rules and o not in new_ids],
+        earlier_excluded=earlier,
+        lead_reasons=reasons,
     )

@@ -41,8 +41,14 @@ def test_questionnaire_by_clicking_with_live_panel_save_ticket_and_search(
 
     page.get_by_role("button", name="Next").click()
     expect(page.get_by_text("Step 2 of 6")).to_be_visible()
+    # Step 1 was visited but only one of its three questions answered: not green.
+    expect(page.locator(".progress li").first).to_have_class("partial")
+    expect(panel).to_contain_text("Why it leads")
     answer(page, "dedicated_hsm", "true")
     expect(panel).to_contain_text("SSE-KMS with a key in a CloudHSM key store")
+    # The exclusion of step 1 stays in view beside the new one.
+    expect(panel.locator("h3", has_text="Excluded earlier")).to_be_visible()
+    expect(panel).to_contain_text("preferred to SSE-KMS with a key in an external key store")
     screenshot(page, "wizard-step-2-live-panel")
 
     page.get_by_role("button", name="Save and see the result").click()

@@ -113,11 +113,33 @@ def test_live_panel_fragment_shows_the_leader_and_what_the_answer_excluded(
     assert "<html" not in response.text
     assert 'id="panel"' in response.text
     assert "SSE-KMS with a customer managed key" in response.text
-    assert "Your last answer excluded" in response.text
-    assert "<code>sse-s3</code>" in response.text
+    text = response.text
+    assert "Your last answer excluded" in text
+    # Options by title, the id only as a badge; each exclusion names the question behind it.
+    assert 'SSE-S3 (S3 managed keys) <code class="id">sse-s3</code>' in text
+    assert "because of your answer to &ldquo;Must every use of the encryption key" in text
+    # Why the leader leads, against the runner-up, instead of a bare score.
+    assert "score" not in text
+    assert "ahead of SSE-KMS with imported key material (BYOK)" in text
+    assert "Why it leads" in text and "Your answers excluded SSE-S3 (S3 managed keys)" in text
+    # Which options are still possible, not only how many.
+    possible = text[text.index('<details class="possible">') : text.index("</details>")]
+    assert "options still possible" in possible and "sse-kms-cmk" in possible
+    assert "sse-s3" not in possible
     assert client.get(f"/api/decisions/{decision_id}").json()["draft_answers"] == {
         "audit_key_usage": True
     }
+    # The next answer keeps the earlier exclusions in view, apart from its own.
+    response = client.post(
+        f"/decisions/{decision_id}/draft?step=1",
+        data={"audit_key_usage": "true", "key_policy_control": "true"},
+        headers=HTMX,
+    )
+    text = response.text
+    earlier = text[text.index("Excluded earlier") :]
+    last = text[text.index("Your last answer excluded") : text.index("Excluded earlier")]
+    assert "sse-s3" in earlier and "sse-s3" not in last
+    assert "sse-kms-aws-managed" in last
 
 
 def test_link_a_ticket_by_form_and_find_the_decision_by_key(client: TestClient) -> None:
@@ -281,3 +303,37 @@ def test_the_decision_page_shows_each_change_at_once(client: TestClient) -> None
     assert "Renamed lake" in page and "status-superseded" in page
     client.patch(f"/api/decisions/{decision_id}", json={"answers": {"dedicated_hsm": True}})
     assert "Recommendation: SSE-KMS with a key in a CloudHSM key store" in client.get(url).text
+
+
+def _pills(html: str) -> list[tuple[str, str]]:
+    """Each step pill's classes and its answered count, in order."""
+    return re.findall(r'<li class="([a-z ]+)" data-answered="(\d+/\d+)">', html)
+
+
+def test_step_pills_turn_green_when_answered_not_when_visited(client: TestClient) -> None:
+    decision_id = start(client)
+    # Visiting step 3 answers nothing: no step is green.
+    pills = _pills(client.get(f"/decisions/{decision_id}/edit?step=3").text)
+    assert len(pills) >= 3
+    assert all("done" not in classes for classes, _ in pills), pills
+    assert pills[2][0] == "todo current"
+    # One of step 1's three questions answered: partly done, and it says how many.
+    client.post(
+        f"/decisions/{decision_id}/draft?step=1", data={"audit_key_usage": "true"}, headers=HTMX
+    )
+    page = client.get(f"/decisions/{decision_id}/edit?step=2").text
+    assert _pills(page)[0] == ("partial", "1/3")
+    assert "1 of 3 answered" in page
+    # All of them (a "no" is an answer too): green.
+    client.post(
+        f"/decisions/{decision_id}/draft?step=1",
+        data={
+            "audit_key_usage": "true",
+            "key_policy_control": "false",
+            "cross_account_access": "false",
+        },
+        headers=HTMX,
+    )
+    pills = _pills(client.get(f"/decisions/{decision_id}/edit?step=2").text)
+    assert pills[0] == ("done", "3/3")
+    assert pills[1][0] == "todo current"
