@@ -402,8 +402,8 @@ class Engine:
         if len(ranking) > 1:
             runner, runner_score = ranking[1]
             rationale.append(
-                f"Ranked first with a score of {score:.3f}, ahead of "
-                f"{self.titles[runner]} ({runner_score:.3f})."
+                f"It fits your preferences better than the runner-up, {self.titles[runner]} "
+                f"({score:.2f} against {runner_score:.2f}, on a scale from 0 to 1)."
             )
         recommendation = {
             "option": option.id,

@@ -10,6 +10,7 @@ again, to be proposed and approved anew; the approval stays on record with its v
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -168,6 +169,43 @@ def review_blocked(session: Session, decision: Decision, actor: str | None) -> s
         return None
     proposer = _proposer(session, decision.id, decision.current_version)
     return self_review(decision, proposer, actor)
+
+
+@dataclass(frozen=True)
+class AwaitingReview:
+    """The proposed decisions one reader may decide on, and those they may not (theirs)."""
+
+    mine_to_decide: list[tuple[Decision, str | None]]
+    held_for_others: list[tuple[Decision, str | None]]
+
+
+def awaiting_review(session: Session, actor: str, *, limit: int = 50) -> AwaitingReview:
+    """The proposed decisions (newest first, at most `limit`) with who proposed each, split by
+    whether `actor` may approve them (separation of duties: not their own proposal, nor a
+    decision they changed last)."""
+    proposer = (
+        select(Approval.actor)
+        .where(
+            Approval.decision_id == Decision.id,
+            Approval.version == Decision.current_version,
+            Approval.action == "propose",
+        )
+        .order_by(Approval.id.desc())
+        .limit(1)
+        .correlate(Decision)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Decision, proposer)
+        .where(Decision.status == "proposed", Decision.current_version > 0)
+        .order_by(Decision.updated_at.desc(), Decision.id.desc())
+        .limit(limit)
+    ).all()
+    mine: list[tuple[Decision, str | None]] = []
+    others: list[tuple[Decision, str | None]] = []
+    for decision, by in rows:
+        (others if self_review(decision, by, actor) else mine).append((decision, by))
+    return AwaitingReview(mine, others)
 
 
 def _changed(decision_id: int, action: str, seen: int, now: int) -> Conflict:

@@ -45,10 +45,20 @@ def _snippets(option: str, configuration_json: str) -> dict[str, str]:
 
 @router.get("/", name="home", dependencies=[requires(Permission.READ)])
 def home(
-    request: Request, session: SessionDep, engine: AdvisorDep, templates: TemplatesDep
+    request: Request,
+    session: SessionDep,
+    engine: AdvisorDep,
+    templates: TemplatesDep,
+    principal: PrincipalDep,
 ) -> Response:
-    """The landing page: start a decision, recent decisions, the options compared."""
+    """The landing page: what awaits the reader's approval (auditors), start a decision,
+    recent decisions, the options compared."""
     recent = service.list_decisions(session=session, limit=8)
+    awaiting = (
+        approvals.awaiting_review(session, principal.name)
+        if principal.can(Permission.APPROVE)
+        else None
+    )
     return templates.TemplateResponse(
         request,
         "home.html",
@@ -56,6 +66,8 @@ def home(
             "ruleset": engine.ruleset,
             "options": list(engine.ruleset.options.values()),
             "recent": recent,
+            "awaiting": awaiting,
+            "titles": {o.id: o.title for o in engine.ruleset.options.values()},
         },
     )
 

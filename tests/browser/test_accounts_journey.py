@@ -12,30 +12,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.flows import invite, set_up_admin, sign_in, sign_out
+
 Shot = Callable[[Page, str], Path]
-PASSWORD = "a long passphrase"
 pytestmark = pytest.mark.fresh_install
-
-
-def sign_in(page: Page, base: str, name: str) -> None:
-    page.goto(base + "/signin")
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
-
-def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-
-
-def invite(page: Page, name: str, role: str) -> None:
-    page.get_by_label("Name").fill(name)
-    page.get_by_label("Role", exact=True).select_option(role)
-    page.get_by_label("First password").fill(PASSWORD)
-    page.get_by_role("button", name="Create the account").click()
-    expect(page.locator("table")).to_contain_text(name)
 
 
 def test_set_up_invite_and_each_role_does_only_what_it_may(
@@ -44,11 +24,7 @@ def test_set_up_invite_and_each_role_does_only_what_it_may(
     page.goto(live_server + "/")
     expect(page.get_by_role("heading", name="Set up atrest")).to_be_visible()
     screenshot(page, "accounts-setup")
-    page.get_by_label("Admin name").fill("ada")
-    page.get_by_label("Password (at least 12 characters)").fill(PASSWORD)
-    page.get_by_label("The same password again").fill(PASSWORD)
-    page.get_by_role("button", name="Create the admin and sign in").click()
-    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    set_up_admin(page, live_server)
     invite(page, "ari", "architect")
     invite(page, "aud", "auditor")
     screenshot(page, "accounts-users")
