@@ -149,3 +149,30 @@ def test_roles_that_cannot_approve_see_no_approval_list(client: TestClient) -> N
         home = other.get("/").text
         assert 'id="awaiting"' not in home, role
         assert "Payments lake" in home  # still among the recent decisions
+
+
+def test_the_version_diff_and_the_decisions_list_name_options_by_title(
+    client: TestClient,
+) -> None:
+    d = made(client)
+    changed = client.patch(
+        f"/api/decisions/{d}", json={"answers": {**ANSWERS, "dedicated_hsm": True}}
+    )
+    assert changed.status_code == 200, changed.text
+    diff = client.get(f"/decisions/{d}/diff?before=1&after=2").text
+    section = diff[position(diff, 'id="diff"') :].split("</section>")[0]
+    assert re.search(
+        r"The recommendation changes: SSE-KMS with a customer managed key <code class=\"id\">"
+        r"sse-kms-cmk</code> → SSE-KMS with a key in a CloudHSM key store",
+        section,
+    ), section[:400]
+    newly = re.search(r"Newly excluded: (.*?)</li>", section)
+    assert newly and "SSE-KMS with imported key material (BYOK)" in newly.group(1)
+    # Every id shown is a badge beside its words, never alone.
+    assert not re.search(r"<code>[a-z0-9-]+</code>", section)
+    listing = client.get("/decisions").text
+    row = listing[position(listing, "Payments lake") :].split("</tr>")[0]
+    assert (
+        'SSE-KMS with a key in a CloudHSM key store <code class="id">sse-kms-cloudhsm</code>'
+        in (row)
+    )
