@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 import yaml
 from pydantic import ValidationError
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.core import TyperGroup
 
 from app.accounts.cli import users_cli
@@ -29,7 +27,6 @@ from app.advisor.render import (
 )
 from app.audit.cli import audit_cli
 from app.core.config import Settings, SettingsInvalid, get_settings
-from app.core.db import UNUSABLE_DATABASE, database_problem
 from app.reports.command import report_cli
 
 if TYPE_CHECKING:  # typer >= 0.16 vendors click
@@ -49,7 +46,15 @@ class AtrestGroup(TyperGroup):
             fail(str(exc), hint=exc.hint)
         except RuleSetError as exc:
             fail(f"invalid rule set: {exc}")
-        except UNUSABLE_DATABASE as exc:
+        except Exception as exc:
+            # SQLAlchemy is imported only by the commands that use a database (so that
+            # `atrest recommend` starts fast): without it loaded, no error can be its own.
+            if "sqlalchemy" not in sys.modules:
+                raise
+            from app.core.db import UNUSABLE_DATABASE, database_problem
+
+            if not isinstance(exc, UNUSABLE_DATABASE):
+                raise
             message, hint = database_problem(exc)
             fail(message, hint=hint)
 
@@ -325,6 +330,15 @@ def probe(
     ] = "fail,error",
 ) -> None:
     """Read-only live check of buckets, their KMS keys and CloudTrail against a recommendation."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     from app.probe.collectors import all_iam_actions
     from app.probe.render import (
         ITEMS,

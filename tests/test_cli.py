@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -206,3 +208,43 @@ def test_invalid_rule_set_stops_with_exit_2_naming_the_file(tmp_path: Path) -> N
         env={"ATREST_RULES_DIR": str(rules)},
     )
     assert_refused(proc, "rules/options.yaml", "sse-s3", "colour")
+
+
+#: Packages only the commands that serve, probe, report or open a database need (issue 13):
+#: `atrest recommend` and `atrest questions` start in a fraction of the time without them.
+HEAVY_PACKAGES = ("fastapi", "starlette", "sqlalchemy", "weasyprint", "boto3", "botocore", "jinja2")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("recommend", "--answers", "ANSWERS", "--format", "json"),
+        ("recommend", "--answers", "ANSWERS"),
+        ("questions",),
+        ("questions", "--format", "json"),
+    ],
+)
+def test_recommend_and_questions_import_no_heavy_package(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    answers = tmp_path / "answers.json"
+    answers.write_text('{"audit_key_usage": true}')
+    argv = [str(answers) if arg == "ANSWERS" else arg for arg in args]
+    # Runs the command in-process as the console script does, then lists what it imported.
+    program = (
+        "import json, sys\n"
+        f"sys.argv = ['atrest', *{argv!r}]\n"
+        "from app.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    code = exc.code\n"
+        "else:\n    code = 0\n"
+        f"heavy = sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY_PACKAGES!r}))\n"
+        "print(json.dumps({'code': code, 'heavy': heavy}), file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATREST_")}
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, env=env, timeout=120
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    assert report["code"] == 0, done.stderr
+    assert done.stdout.strip(), "the command printed nothing"
+    assert report["heavy"] == [], f"atrest {' '.join(args)} imported {report['heavy']}"

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
-
-from app.audit.service import verify_chain
-from app.core.config import get_settings
-from app.core.db import make_engine
 
 EXIT_BROKEN = 1
 EXIT_UNREADABLE = 2
@@ -33,12 +24,19 @@ def _unreadable(message: str) -> typer.Exit:
 def verify() -> None:
     """Check every entry's hash and link and the head: exit 0 if intact, 1 at the first bad
     entry, 2 if the database cannot be read."""
+    # Imported here: `atrest recommend` and `atrest questions` load this module too, and
+    # start in a fraction of the time without SQLAlchemy (bench/cli.py).
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.orm import Session
+
+    from app.audit.service import verify_chain
+    from app.core.config import get_settings
+    from app.core.db import make_engine, missing_sqlite_file
+
     settings = get_settings()  # a bad setting: the atrest group's one message, exit 2
-    url = make_url(settings.database_url)
-    file = url.database if url.get_backend_name() == "sqlite" else None
-    if file and file != ":memory:" and not Path(file).exists():
-        # Connecting would create an empty file: say there is no database instead.
-        raise _unreadable(f"no database at {file}")
+    missing = missing_sqlite_file(settings)
+    if missing is not None:  # connecting would create an empty file: say there is none
+        raise _unreadable(f"no database at {missing}")
     db = make_engine(settings)
     try:
         with Session(db) as session:

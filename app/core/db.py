@@ -8,12 +8,12 @@ from typing import Any
 
 from fastapi import Request
 from sqlalchemy import MetaData, create_engine, event, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from app.core.config import Settings
+from app.core.config import Settings, SettingsInvalid, setting_hint
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -40,6 +40,33 @@ class Base(DeclarativeBase):
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
+def database_url(settings: Settings) -> URL:
+    """The configured database URL, parsed.
+
+    Raises:
+        SettingsInvalid: naming ATREST_DATABASE_URL when it does not parse, never showing it
+            (it may hold a password).
+    """
+    try:
+        return make_url(settings.database_url)
+    except (ArgumentError, ValueError):
+        raise SettingsInvalid(
+            "setting ATREST_DATABASE_URL: not a database URL: expected sqlite:///path or "
+            "postgresql+psycopg://user@host/db",
+            setting_hint("database_url"),
+        ) from None
+
+
+def missing_sqlite_file(settings: Settings) -> str | None:
+    """The path of the configured SQLite database file when it does not exist (a command that
+    only reads must say so rather than connect, which would create an empty file)."""
+    url = database_url(settings)
+    path = url.database
+    if url.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return None
+    return None if Path(path).exists() else path
+
+
 def make_engine(settings: Settings) -> Engine:
     """A SQLAlchemy engine for the configured database."""
     # A liveness ping on every checkout costs a round trip per request: worth it against a
@@ -53,7 +80,8 @@ def make_engine(settings: Settings) -> Engine:
     install()
     # Statement parameters hold user input and token digests: never in an error's message,
     # so never in a logged traceback.
-    return create_engine(settings.database_url, pool_pre_ping=not is_sqlite, hide_parameters=True)
+    url = database_url(settings)
+    return create_engine(url, pool_pre_ping=not is_sqlite, hide_parameters=True)
 
 
 def upgrade_database(settings: Settings) -> None:
@@ -63,6 +91,7 @@ def upgrade_database(settings: Settings) -> None:
 
     from app.core.logging import logging_configured
 
+    url = database_url(settings)
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
     config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
@@ -74,7 +103,7 @@ def upgrade_database(settings: Settings) -> None:
     # Several app processes may start at once against one PostgreSQL database: a session-level
     # advisory lock makes them migrate one at a time (the later ones find the schema at head).
     locker = create_engine(
-        settings.database_url,
+        url,
         poolclass=NullPool,
         isolation_level="AUTOCOMMIT",
         hide_parameters=True,

@@ -62,29 +62,18 @@ class ReportFormat(StrEnum):
     pdf = "pdf"
 
 
-def _missing_sqlite_file(url: str) -> str | None:
-    """The path of a SQLite database file that does not exist (reading must not create it)."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    path = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
-        return None
-    return None if Path(path).exists() else path
-
-
 def _build(decision_id: int, version: int | None) -> Any:
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.orm import Session
 
     from app.cli import _engine, _settings, fail
-    from app.core.db import make_engine
+    from app.core.db import make_engine, missing_sqlite_file
     from app.core.errors import NotFound
     from app.reports.build import build_report
 
     settings = _settings()
     engine = _engine()
-    missing = _missing_sqlite_file(settings.database_url)
+    missing = missing_sqlite_file(settings)
     if missing is not None:
         fail(f"no decision database at {missing} (set ATREST_DATABASE_URL)")
     db = make_engine(settings)
