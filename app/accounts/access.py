@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from app.accounts import service
@@ -195,11 +196,13 @@ def requires(permission: Permission, *, identify: bool = True) -> Any:
         anyone.permission = permission  # type: ignore[attr-defined]  # read by the route walk test
         return Depends(anyone)
 
-    def check(request: Request, session: SessionDep, principal: PrincipalDep) -> Principal:
+    async def check(request: Request, session: SessionDep, principal: PrincipalDep) -> Principal:
+        # On the event loop (no worker-thread hop per request): only a caller who is not
+        # signed in sends it to the database, and then in a worker thread.
         if permission is Permission.PUBLIC:
             return principal
         if principal.user is None:
-            if not _has_users(request, session):
+            if not await run_in_threadpool(_has_users, request, session):
                 raise SetupRequired("no account exists yet: create the first admin")
             raise NotSignedIn("sign in first")
         if not allows(principal.user.role, permission):

@@ -444,6 +444,18 @@ class Engine:
                     out.setdefault(qid, {"rule": imp.id, "question": source})
         return out
 
+    def excluding_rules(self, a: Assessment) -> dict[str, set[str]]:
+        """For each excluded option, the ids of the hard rules that exclude it: what the
+        "excluded" part of the JSON says, without building it."""
+        out: dict[str, set[str]] = {}
+        for i in a.hard:
+            mask = self.hard_mask[i]
+            rule = self.ruleset.hard[i].id
+            for o, oid in enumerate(self.option_ids):
+                if mask >> o & 1:
+                    out.setdefault(oid, set()).add(rule)
+        return out
+
     def lead_reasons(self, a: Assessment) -> list[str]:
         """Why the leading option leads, in words ([] when the answers conflict).
 

@@ -13,14 +13,17 @@ from app.advisor.evaluate import Engine
 from app.core.config import Settings
 from app.core.db import get_session
 
+# The getters of what the app made at start-up are `async def`: FastAPI runs a plain `def`
+# dependency in a worker thread, and that hop costs more than the getter (bench/web.py).
 
-def get_advisor(request: Request) -> Engine:
+
+async def get_advisor(request: Request) -> Engine:
     """The advisor engine compiled at start-up."""
     engine: Engine = request.app.state.advisor
     return engine
 
 
-def get_templates(request: Request) -> Jinja2Templates:
+async def get_templates(request: Request) -> Jinja2Templates:
     """The Jinja2 templates of the app."""
     templates: Jinja2Templates = request.app.state.templates
     return templates
@@ -31,7 +34,7 @@ async def get_form(request: Request) -> FormData:
     return await request.form()
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings

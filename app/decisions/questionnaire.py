@@ -161,13 +161,13 @@ def decision_draft(
 
     Without JavaScript the same form posts to decision_edit_post instead.
     """
-    before = service.draft_answers(session=session, decision_id=decision_id)
     steps = _steps(engine)
     answers, problems = answers_from_form(
         steps[max(1, min(step, len(steps))) - 1]["questions"], form
     )
     if problems:
         # Keep the panel in place (it is the swap target) and say what was refused.
+        before = service.draft_answers(session=session, decision_id=decision_id)
         panel = service.live_panel(engine=engine, before=before, after=before)
         context = {
             "ruleset": engine.ruleset,
@@ -177,10 +177,9 @@ def decision_draft(
         return templates.TemplateResponse(
             request, "decisions/partials/panel.html", context, status_code=422
         )
-    decision = service.save_draft_answers(
+    panel = service.autosave_draft(
         session=session, engine=engine, decision_id=decision_id, answers=answers
     )
-    panel = service.live_panel(engine=engine, before=before, after=decision.draft_answers)
     context = {"ruleset": engine.ruleset, "panel": panel}
     if not is_htmx(request):
         return see_other(request, "decision_edit", f"?step={step}", decision_id=decision_id)

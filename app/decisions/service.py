@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.advisor.answers import AnswerError
@@ -62,11 +62,15 @@ def check_partial_answers(*, engine: Engine, answers: dict[str, Any]) -> dict[st
     return answers
 
 
+#: The decision by id, with or without its tickets: built once (the questionnaire's autosave
+#: and every decision page read it).
+_DECISION = select(Decision).where(Decision.id == bindparam("decision_id"))
+_DECISION_WITH_TICKETS = _DECISION.options(selectinload(Decision.tickets))
+
+
 def _load(session: Session, decision_id: int, *, tickets: bool = True) -> Decision:
-    query = select(Decision).where(Decision.id == decision_id)
-    if tickets:
-        query = query.options(selectinload(Decision.tickets))
-    decision = session.scalar(query)
+    query = _DECISION_WITH_TICKETS if tickets else _DECISION
+    decision = session.scalar(query, {"decision_id": decision_id})
     if decision is None:
         raise NotFound(f"decision {decision_id} does not exist")
     return decision
@@ -458,15 +462,23 @@ class LivePanel:
     lead_reasons: list[str]
 
 
-def live_panel(*, engine: Engine, before: dict[str, Any], after: dict[str, Any]) -> LivePanel:
-    """Evaluate the draft before and after the last answer, for the live panel."""
-    result = evaluate_answers(engine=engine, answers=after)
+def live_panel(
+    *,
+    engine: Engine,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    result: Result | None = None,
+) -> LivePanel:
+    """The live panel for the draft after the last answer (`result`, when the caller has
+    evaluated it already) against the draft before it: `before` is only assessed (which
+    options it excluded, by which rules), not turned into JSON."""
+    if result is None:
+        result = evaluate_answers(engine=engine, answers=after)
     new = result.data["excluded"]
     reasons = engine.lead_reasons(result.assessment)
     if before == after:  # a page view, not a change: nothing was newly excluded
         return LivePanel(result, [], [], new, reasons)
-    old = evaluate_answers(engine=engine, answers=before).data["excluded"]
-    old_rules = {e["option"]: {r["rule"] for r in e["reasons"]} for e in old}
+    old_rules = engine.excluding_rules(evaluate_answers(engine=engine, answers=before).assessment)
     new_ids = {e["option"] for e in new}
     # An option excluded before keeps the reasons it had then (a rule the last answer fired
     # that excludes it too would only repeat it under "Your last answer excluded").
@@ -482,3 +494,20 @@ def live_panel(*, engine: Engine, before: dict[str, Any], after: dict[str, Any])
         earlier_excluded=earlier,
         lead_reasons=reasons,
     )
+
+
+def autosave_draft(
+    *, session: Session, engine: Engine, decision_id: int, answers: dict[str, Any]
+) -> LivePanel:
+    """The questionnaire's autosave: merge a step's answers into the draft and return the live
+    panel. One read of the decision, one evaluation of the merged draft (which both validates
+    it and feeds the panel); the row is written only when the draft changes, and a draft
+    change alone makes no audit entry (audit/registry.py), so it never waits on the chain."""
+    decision = _load(session, decision_id, tickets=False)
+    before = dict(decision.draft_answers)
+    merged = {**before, **answers}
+    result = evaluate_answers(engine=engine, answers=merged)  # Invalid names a refused answer
+    if merged != before:
+        decision.draft_answers = merged
+        session.flush()
+    return live_panel(engine=engine, before=before, after=merged, result=result)
