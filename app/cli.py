@@ -511,6 +511,16 @@ def demo(
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            envvar="ATREST_WORKERS",
+            min=1,
+            max=64,
+            help="Worker processes sharing the port (default 1); one process uses about one "
+            "core, see the README's performance section",
+        ),
+    ] = 1,
 ) -> None:
     """Apply database migrations and start the web app; SIGTERM stops it gracefully (exit 0)."""
     import signal
@@ -528,6 +538,18 @@ def serve(
     _engine()
     upgrade_database(settings)
     _interrupt_stale_probe_runs(settings)
+    options = {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_config": None,  # configure_logging() did it (each worker does it again)
+        "access_log": False,  # RequestIdMiddleware writes the access lines, with the request id
+        **uvicorn_options(settings),  # the TCP peer is the client; headers are the app's to judge
+    }
+    if workers > 1:
+        # uvicorn's supervisor starts the workers (each builds its app from the same
+        # environment), restarts one that dies, and on SIGTERM stops them all gracefully.
+        uvicorn.run("app.main:serve_worker", factory=True, workers=workers, **options)
+        return
     web_app = create_app(settings)
 
     def stopped(_signum: int, _frame: FrameType | None) -> None:
@@ -538,14 +560,7 @@ def serve(
     # bucket), then raises the signal again for the handler it found: this one exits with 0.
     signal.signal(signal.SIGTERM, stopped)
     signal.signal(signal.SIGINT, stopped)
-    uvicorn.run(
-        web_app,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,  # configure_logging() did it
-        access_log=False,  # RequestIdMiddleware writes the access lines, with the request id
-        **uvicorn_options(settings),  # the TCP peer is the client; headers are the app's to judge
-    )
+    uvicorn.run(web_app, **options)
 
 
 def main() -> None:

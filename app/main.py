@@ -45,6 +45,17 @@ RETRY_AFTER_S = 5
 logger = logging.getLogger(__name__)
 
 
+def serve_worker() -> FastAPI:
+    """The app of one worker process of `atrest serve --workers N` (uvicorn's factory): the
+    settings from the environment, as the parent read them, and the same JSON logs. The
+    parent has applied the migrations already."""
+    from app.core.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the web app: state (settings, advisor, database, templates), routes, errors."""
     settings = settings or get_settings()

@@ -1,8 +1,8 @@
 """Benchmark of the web app under load: the HTMX live panel, the result page, a bare endpoint.
 
 Run with `.venv/bin/python bench/web.py [--clients 50] [--seconds 30] [--database-url URL]`.
-Targets: p95 <= 50 ms for the live panel and the result page, each at >= 30% of the
-throughput of a bare FastAPI endpoint served the same way on the same machine.
+Targets (issue 13): p95 <= 50 ms for the live panel and the result page, each at >= 30% of
+the throughput of a bare FastAPI endpoint served the same way on the same machine.
 
 What runs: the real app (`create_app(Settings(database_url=...))`, migrations applied first),
 in its own `uvicorn` process (one worker, no reload, access log off) on a free 127.0.0.1 port,
@@ -15,8 +15,10 @@ The app requires sign-in: before any server starts, the benchmark creates an "ar
 account (no password) and a sign-in session for it straight in the database, and every
 request (seeding, checks, wrk) sends that session's cookie and its CSRF token as the
 `X-CSRF-Token` header; the session is ended when the run ends.
-One decision is seeded through the real pages (create, answer step 1, finish); then each
-target gets a freshly started server (so a target that wedges the app cannot spoil the next
+One decision per client (--decisions; 1 puts every client on the same one) is seeded through
+the real pages (create, answer step 1, finish), and client n works on decision n: fifty people
+each on their own draft. --workers 1 2 measures one, then two worker processes per server, as
+`atrest serve --workers N` runs them (the bare endpoint gets as many). Then each target gets a freshly started server (so a target that wedges the app cannot spoil the next
 one), a warm-up on one connection (not counted), a measured run of --clients connections for
 --seconds, and a check that the server still answers afterwards.
 
@@ -89,7 +91,7 @@ BARE_BODY = "<!doctype html><title>bare</title><p>ok</p>"
 COOKIE_ENV = "BENCH_COOKIE_HEADER"
 CSRF_ENV = "BENCH_CSRF_TOKEN"
 
-# Runs in each uvicorn child: argv = root, kind, port, database URL.
+# Runs in each uvicorn child: argv = root, kind, port, database URL, worker processes.
 CHILD = (
     "import sys; sys.path.insert(0, sys.argv[1]); from bench.web import serve; serve(*sys.argv[2:])"
 )
@@ -114,9 +116,18 @@ local function now_us()
 end
 
 local threads = {}
+local paths = {}
+for path in string.gmatch(os.getenv("BENCH_PATHS") or "", "%S+") do
+  paths[#paths + 1] = path
+end
 
+-- Thread n works on path n (round robin): each client its own decision, as people each on
+-- their own draft; with no paths, every thread uses the URL's.
 function setup(thread)
   table.insert(threads, thread)
+  if #paths > 0 then
+    thread:set("path", paths[((#threads - 1) % #paths) + 1])
+  end
 end
 
 function init(args)
@@ -132,10 +143,10 @@ function init(args)
     headers[k] = v
   end
   for i = 2, #args do
-    reqs[#reqs + 1] = wrk.format("POST", nil, headers, args[i])
+    reqs[#reqs + 1] = wrk.format("POST", path, headers, args[i])
   end
   if #reqs == 0 then
-    reqs[1] = wrk.format("GET", nil, auth)
+    reqs[1] = wrk.format("GET", path, auth)
   end
 end
 
@@ -183,6 +194,7 @@ class Target:
     path: str
     needle: str
     bodies: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()  # one per client in turn (each its own decision); () = path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,18 +227,24 @@ def bare_app() -> FastAPI:
     return app
 
 
-def serve(kind: str, port: str, database_url: str) -> None:
-    """Child process: serve the atrest app or the bare app with uvicorn until terminated."""
+def serve(kind: str, port: str, database_url: str, workers: str = "1") -> None:
+    """Child process: serve the atrest app or the bare app with uvicorn until terminated; with
+    several workers as `atrest serve --workers N` does (uvicorn's supervisor, the app built in
+    each worker by its factory from the environment)."""
+    options: dict[str, object] = {
+        "host": "127.0.0.1",
+        "port": int(port),
+        "reload": False,
+        "access_log": False,
+        "log_level": "warning",
+    }
+    if int(workers) > 1:
+        os.environ["ATREST_DATABASE_URL"] = database_url
+        factory = "app.main:serve_worker" if kind == "atrest" else "bench.web:bare_app"
+        uvicorn.run(factory, factory=True, workers=int(workers), **options)  # type: ignore[arg-type]
+        return
     app = create_app(Settings(database_url=database_url)) if kind == "atrest" else bare_app()
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=int(port),
-        workers=1,
-        reload=False,
-        access_log=False,
-        log_level="warning",
-    )
+    uvicorn.run(app, workers=1, **options)  # type: ignore[arg-type]
 
 
 def free_port() -> int:
@@ -238,14 +256,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def server(
-    kind: str, database_url: str, workdir: Path
+    kind: str, database_url: str, workdir: Path, workers: int = 1
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Start a uvicorn child, wait until it answers, yield (base URL, process); always stop it."""
     port = free_port()
     log_path = workdir / f"{kind}-{port}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(ROOT), kind, str(port), database_url],
+            [sys.executable, "-c", CHILD, str(ROOT), kind, str(port), database_url, str(workers)],
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -358,12 +376,22 @@ def check_once(url: str, target: Target, login: Login) -> None:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a running process (Linux /proc), 0.0 where unavailable."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a running process and every process under it (its worker
+    processes), from Linux /proc; 0.0 where unavailable."""
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent pid, CPU seconds)
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = path.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended while we looked
+            continue
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        stats[int(path.parent.name)] = (int(fields[1]), cpu)
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += stats.get(current, (0, 0.0))[1]
+        todo += [child for child, (parent, _) in stats.items() if parent == current]
+    return total
 
 
 def _children_cpu() -> float:
@@ -410,7 +438,7 @@ def run_wrk(
         text=True,
         timeout=seconds + 60,
         check=False,
-        env={**os.environ, **login.env()},
+        env={**os.environ, **login.env(), "BENCH_PATHS": " ".join(target.paths)},
     )
     wall = time.perf_counter() - start
     server_cpu = (_cpu_seconds(server_pid) - server_before) / wall
@@ -440,7 +468,9 @@ def run_wrk(
     )
 
 
-def print_machine(wrk: str, database_url: str, clients: int, seconds: int) -> None:
+def print_machine(
+    wrk: str, database_url: str, clients: int, seconds: int, workers: list[int]
+) -> None:
     """Machine facts and the set-up, so figures from different machines can be compared."""
     cpu = "unknown cpu"
     with contextlib.suppress(OSError):
@@ -461,7 +491,8 @@ def print_machine(wrk: str, database_url: str, clients: int, seconds: int) -> No
     )
     print(f"python {platform.python_version()} ({platform.python_implementation()})")
     print(
-        f"server: uvicorn {importlib.metadata.version('uvicorn')}, 1 worker, access log off, "
+        f"server: uvicorn {importlib.metadata.version('uvicorn')}, "
+        f"{' then '.join(str(n) for n in workers)} worker process(es), access log off, "
         f"loop {'uvloop' if have['uvloop'] else 'asyncio'}, "
         f"http {'httptools' if have['httptools'] else 'h11'}; "
         f"fastapi {importlib.metadata.version('fastapi')}"
@@ -543,7 +574,14 @@ def print_results(results: dict[str, Result], warm: dict[str, Result], bare_labe
             print(f"  {label}: {what}: {'PASS' if ok else 'NOT MET'}")
 
 
-def run(wrk: str, clients: int, seconds: int, database_url: str | None) -> None:
+def run(
+    wrk: str,
+    clients: int,
+    seconds: int,
+    database_url: str | None,
+    workers: list[int],
+    decisions: int,
+) -> None:
     """Seed, then measure each target on a freshly started server, print; always clean up."""
     with contextlib.ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="atrest-bench-")))
@@ -552,42 +590,50 @@ def run(wrk: str, clients: int, seconds: int, database_url: str | None) -> None:
         script = workdir / "bench.lua"
         script.write_text(WRK_LUA)
         login = stack.enter_context(signed_in(database_url))
-        print_machine(wrk, database_url, clients, seconds)
+        print_machine(wrk, database_url, clients, seconds, workers)
         with server("atrest", database_url, workdir) as (base, _):
-            decision_id = seed_decision(base, login)
-        print(f"seeded decision {decision_id} through POST /decisions/new and its step 1")
+            ids = [seed_decision(base, login) for _ in range(decisions)]
+        print(
+            f"seeded {len(ids)} decision(s) through POST /decisions/new and their step 1; "
+            f"client n works on decision n mod {len(ids)}"
+        )
         plan = [
             Target(
                 "(1) HTMX panel POST draft?step=1",
                 "atrest",
-                f"/decisions/{decision_id}/draft?step=1",
+                f"/decisions/{ids[0]}/draft?step=1",
                 'id="panel"',
                 ("audit_key_usage=true", "audit_key_usage=false"),
+                tuple(f"/decisions/{i}/draft?step=1" for i in ids),
             ),
             Target(
-                f"(2) result page GET /decisions/{decision_id}",
+                "(2) result page GET /decisions/N",
                 "atrest",
-                f"/decisions/{decision_id}",
+                f"/decisions/{ids[0]}",
                 "Recommendation:",
+                (),
+                tuple(f"/decisions/{i}" for i in ids),
             ),
             Target("(3) bare endpoint GET /", "bare", "/", "<p>ok</p>"),
         ]
-        results: dict[str, Result] = {}
-        warm: dict[str, Result] = {}
-        for target in plan:
-            # A fresh server per target, so a target that wedges it cannot spoil the next one.
-            with server(target.kind, database_url, workdir) as (base, proc):
-                url = base + target.path
-                check_once(url, target, login)
-                print(f"measuring {target.label} ...", flush=True)
-                # Warm-up on one connection: primes caches and pools, cannot wedge the server.
-                warm[target.label] = run_wrk(
-                    wrk, script, url, target, 1, min(WARMUP_S, seconds), proc.pid, login
-                )
-                result = run_wrk(wrk, script, url, target, clients, seconds, proc.pid, login)
-                recovered = wait_ready(base + READY_PATH[target.kind], proc, RECOVERY_S)
-                results[target.label] = dataclasses.replace(result, recovered=recovered)
-        print_results(results, warm, plan[-1].label)
+        for count in workers:
+            results: dict[str, Result] = {}
+            warm: dict[str, Result] = {}
+            print(f"\n== {count} worker process(es) per server (the bare endpoint's too) ==")
+            for target in plan:
+                # A fresh server per target, so a target that wedges it cannot spoil the next.
+                with server(target.kind, database_url, workdir, count) as (base, proc):
+                    url = base + target.path
+                    check_once(url, target, login)
+                    print(f"measuring {target.label} ...", flush=True)
+                    # Warm-up on one connection: primes caches and pools, cannot wedge it.
+                    warm[target.label] = run_wrk(
+                        wrk, script, url, target, 1, min(WARMUP_S, seconds), proc.pid, login
+                    )
+                    result = run_wrk(wrk, script, url, target, clients, seconds, proc.pid, login)
+                    recovered = wait_ready(base + READY_PATH[target.kind], proc, RECOVERY_S)
+                    results[target.label] = dataclasses.replace(result, recovered=recovered)
+            print_results(results, warm, plan[-1].label)
 
 
 def main() -> None:
@@ -596,9 +642,24 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50, help="concurrent connections")
     parser.add_argument("--seconds", type=int, default=30, help="measured seconds per target")
     parser.add_argument("--database-url", help="default: a fresh SQLite file in a temp folder")
+    parser.add_argument(
+        "--decisions",
+        type=int,
+        default=0,
+        help="decisions the clients work on, client n on decision n mod N (default: one per "
+        "client, as people each on their own draft; 1: every client on the same one)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="worker processes per server, as `atrest serve --workers N`; several values "
+        "measure each in turn (e.g. --workers 1 2)",
+    )
     args = parser.parse_args()
-    if args.clients < 1 or args.seconds < 1:
-        parser.error("--clients and --seconds must be at least 1")
+    if args.clients < 1 or args.seconds < 1 or min(args.workers) < 1 or args.decisions < 0:
+        parser.error("--clients, --seconds and --workers must be at least 1 (--decisions 0+)")
     wrk = shutil.which("wrk")
     if wrk is None:
         sys.exit("bench/web.py needs wrk: apt-get install -y wrk")
@@ -606,7 +667,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     try:
-        run(wrk, args.clients, args.seconds, args.database_url)
+        decisions = args.decisions or args.clients
+        run(wrk, args.clients, args.seconds, args.database_url, args.workers, decisions)
     except (RuntimeError, httpx2.HTTPError) as exc:
         sys.exit(f"bench/web.py: {exc}")
     except KeyboardInterrupt:

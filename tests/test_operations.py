@@ -363,7 +363,7 @@ class Served:
 
 
 @contextmanager
-def serving(database_url: str, workdir: Path, name: str = "serve") -> Iterator[Served]:
+def serving(database_url: str, workdir: Path, name: str = "serve", *args: str) -> Iterator[Served]:
     """Start `atrest serve` on a free port with a clean ATREST_* environment; kill it (by pid)
     at the end if the test left it running."""
     port = free_port()
@@ -375,7 +375,7 @@ def serving(database_url: str, workdir: Path, name: str = "serve") -> Iterator[S
     stderr = workdir / f"{name}.stderr"
     with stderr.open("wb") as sink:
         process = subprocess.Popen(
-            [*COMMAND, "serve", "--port", str(port)],
+            [*COMMAND, "serve", "--port", str(port), *args],
             cwd=workdir,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -418,6 +418,46 @@ def test_serve_logs_json_and_stops_with_exit_0_on_sigterm(tmp_path: Path) -> Non
     assert "Application shutdown complete." in messages
     assert not [e for e in entries if e["logger"] == "uvicorn.access"]
     assert SECRET not in served.log()
+
+
+def worker_pids(parent: int) -> set[int]:
+    """The app's worker processes: the children of `parent` that run multiprocessing's spawn."""
+    found = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(
+                line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line
+            )
+            cmdline = (status.parent / "cmdline").read_bytes()
+        except OSError:  # the process ended while we looked
+            continue
+        if fields.get("PPid", "").strip() == str(parent) and b"spawn_main" in cmdline:
+            found.add(int(fields["Pid"]))
+    return found
+
+
+def test_serve_with_workers_runs_that_many_processes_and_stops_them_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    with serving(
+        f"sqlite:///{tmp_path}/atrest.db", tmp_path, "workers", "--workers", "2"
+    ) as served:
+        served.wait_ready(time.monotonic() + START_TIMEOUT_S)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while len(worker_pids(served.process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        workers = worker_pids(served.process.pid)
+        assert len(workers) == 2, served.log()
+        for n in range(6):
+            status, body, request_id = get(f"{served.url}/readyz", f"workers-{n}")
+            assert (status, body["status"], request_id) == (200, "ready", f"workers-{n}")
+        assert stop(served) == 0
+        entries = served.log_entries()  # every line JSON, the workers' too
+    assert not worker_pids(served.process.pid)
+    messages = [e["message"] for e in entries]
+    assert sum(m == "Application shutdown complete." for m in messages) == 2
+    assert any(m.startswith("Running upgrade  -> ") for m in messages)  # once, in the parent
+    assert len([e for e in entries if str(e.get("request_id", "")).startswith("workers-")]) == 6
 
 
 def test_two_processes_start_together_on_one_fresh_postgresql_database(
