@@ -70,6 +70,7 @@ lint: $(VENV)/.installed-dev
 ## wrk); bench/probe.py compares with Prowler when installed (bench/probe.py --install-prowler)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/advisor.py
+	$(BIN)/python bench/cli.py
 	command -v wrk >/dev/null || apt-get install -y -q wrk
 	$(BIN)/python bench/web.py
 	$(BIN)/python bench/probe.py
